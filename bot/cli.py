@@ -1,0 +1,203 @@
+"""The command line: the only place that reads argv and the terminal and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.errors import BotError, InputError
+
+EXIT_USAGE = 2
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: the nearest directory upwards holding policies/actions.yaml."""
+    for candidate in (start, *start.parents):
+        if (candidate / "policies" / "actions.yaml").is_file():
+            return candidate
+    raise InputError(str(start), "policies/actions.yaml", "not inside an incident-bot repository (use --repo)")
+
+
+def _root(args: argparse.Namespace) -> Path:
+    return Path(args.repo).resolve() if args.repo else find_root(Path.cwd().resolve())
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# ------------------------------------------------------------------ seed commands
+
+
+def cmd_normalize(args: argparse.Namespace) -> int:
+    from bot.compare import differences
+    from bot.files import atomic_write
+    from bot.loader import canonical_json, load_json
+    from bot.normalize import normalize
+    from bot.policy import load_policy
+
+    policy = load_policy(_root(args))
+    payloads = {
+        source: (load_json(path), path)
+        for source, path in (("grafana", args.grafana), ("alertmanager", args.alertmanager),
+                             ("pagerduty", args.pagerduty))
+        if path
+    }
+    events = normalize(payloads, policy.incident_types, sequence=args.sequence)
+    document: Any = events[0] if len(events) == 1 else events
+    expected = load_json(args.expected) if args.expected else None
+    text = canonical_json(document)
+    if args.out:
+        atomic_write(args.out, text)
+    else:
+        _out(text)
+    if expected is None:
+        return 0
+    if isinstance(expected, dict) and isinstance(document, dict):
+        diff = differences(expected, document)
+    elif expected == document:
+        diff = []
+    else:
+        diff = [f"$: expected {len(expected) if isinstance(expected, list) else 1} event(s), got {len(events)}"]
+    if not diff:
+        _err(f"MATCH {args.expected}")
+        return 0
+    _err(f"MISMATCH {args.expected}: {len(diff)} field(s) differ")
+    for line in diff:
+        _err(f"  {line}")
+    return 1
+
+
+def cmd_readiness(args: argparse.Namespace) -> int:
+    from bot.loader import load_json
+    from bot.policy import load_policy
+    from bot.readiness import Readiness, evaluate
+
+    policy = load_policy(_root(args))
+    readiness = Readiness.from_dict(load_json(args.readiness, "readiness"))
+    result = evaluate(readiness, policy.profile(args.profile))
+    _out(result.line())
+    for reason in result.reasons:
+        _err(reason)
+    return result.exit_code
+
+
+def _context(args: argparse.Namespace) -> dict[str, bool]:
+    from bot.loader import load_json, load_yaml
+
+    context: dict[str, bool] = {}
+    if args.context_file:
+        loader = load_json if args.context_file.endswith(".json") else load_yaml
+        context.update(loader(args.context_file, "context"))
+    truthy = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    for pair in args.context or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or value.strip().lower() not in truthy:
+            raise InputError("--context", pair, "expected key=true|false")
+        context[key.strip()] = truthy[value.strip().lower()]
+    return context
+
+
+def cmd_dry_run(args: argparse.Namespace) -> int:
+    from bot.dryrun import evaluate as dry_run
+    from bot.loader import load_json, read_text
+    from bot.policy import load_policy
+    from bot.readiness import Readiness
+    from bot.readiness import evaluate as gate
+    from bot.spec import parse_spec
+
+    policy = load_policy(_root(args))
+    spec = parse_spec(read_text(args.spec), args.spec)
+    context = _context(args)
+    result_gate = None
+    if args.readiness:
+        result_gate = gate(Readiness.from_dict(load_json(args.readiness, "readiness")), policy.profile(args.profile))
+        _err(result_gate.line())
+    result = dry_run(
+        spec, args.action, context, policy.catalog, gate=result_gate,
+        emergency_stop=(policy.emergency_reason or "policies/emergency_stop.yaml") if policy.emergency_stop else None,
+    )
+    _out(result.line())
+    for reason in result.reasons:
+        _err(reason)
+    return result.exit_code
+
+
+def cmd_spec_lint(args: argparse.Namespace) -> int:
+    from bot.loader import read_text
+    from bot.policy import load_policy
+    from bot.spec import lint, parse_spec
+
+    policy = load_policy(_root(args))
+    text = read_text(args.file)
+    findings = lint(parse_spec(text, args.file), text, policy.catalog)
+    for finding in findings:
+        _err(finding)
+    _out(f"{'FAIL' if findings else 'OK'} {args.file}: {len(findings)} finding(s)")
+    return 1 if findings else 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="incident-bot", description="Alerts in, reviewed and provable GitOps remediations out."
+    )
+    parser.add_argument("--version", action="version", version="incident-bot 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--repo", help="repository root (default: found upwards from the current directory)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("normalize", cmd_normalize, "normalize alert webhooks into one incident_event")
+    p.add_argument("--grafana", help="Grafana unified alerting webhook (JSON)")
+    p.add_argument("--pagerduty", help="PagerDuty Webhooks v3 incident event (JSON)")
+    p.add_argument("--alertmanager", help="Prometheus Alertmanager webhook v4 (JSON)")
+    p.add_argument("--expected", help="compare field-for-field with this incident_event; exit 1 on a difference")
+    p.add_argument("--out", help="write the event here (atomically) instead of stdout")
+    p.add_argument("--sequence", type=int, default=1, help="first sequence number of the incident id (default 1)")
+
+    p = command("readiness", cmd_readiness, "run the 25-point readiness gate on a readiness.json")
+    p.add_argument("--readiness", required=True, help="readiness input (JSON)")
+    p.add_argument("--profile", help="risk profile from policies/readiness.yaml (default: its default_profile)")
+
+    p = command("dry-run", cmd_dry_run, "check one action against the spec, the catalog and the context")
+    p.add_argument("--spec", required=True, help="specs/<type>/specify.md")
+    p.add_argument("--action", required=True, help="action name from the catalog")
+    p.add_argument("--context", action="append", metavar="KEY=BOOL", help="a fact about the workload (repeatable)")
+    p.add_argument("--context-file", help="facts as a JSON or YAML mapping of booleans")
+    p.add_argument("--readiness", help="run the gate first; the action is not examined unless it passes")
+    p.add_argument("--profile", help="risk profile for --readiness")
+
+    spec = sub.add_parser("spec", help="spec tools").add_subparsers(dest="spec_command", required=True)
+    p = spec.add_parser("lint", help="lint a specify.md: sections, catalog actions, no concrete commands")
+    p.add_argument("file")
+    p.add_argument("--repo", help="repository root")
+    p.set_defaults(func=cmd_spec_lint)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BotError as exc:
+        _err(f"incident-bot: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _err("incident-bot: interrupted")
+        return 130
+    return code

@@ -1,0 +1,154 @@
+"""Policies of the repository (policies/*.yaml), validated once at the edge into frozen values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.errors import InputError
+from bot.loader import load_yaml
+
+RADII = ("pod", "deployment", "namespace", "cluster")
+
+
+def radius_rank(radius: str) -> int:
+    return RADII.index(radius)
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    description: str
+    blast_radius: str
+    preconditions: tuple[str, ...]
+    rollback: str
+    renders: str
+
+
+@dataclass(frozen=True)
+class Catalog:
+    actions: dict[str, Action]
+    forbidden: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    auto: int
+    semi_manual: int
+    max_radius: str
+    min_audit_trace_coverage: float
+
+
+@dataclass(frozen=True)
+class IncidentType:
+    name: str
+    prefix: str
+    spec: str
+    alertnames: tuple[str, ...]
+    title_patterns: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentTypes:
+    types: dict[str, IncidentType]
+    unclassified: IncidentType
+
+    def classify(self, alertname: str | None, title: str | None) -> IncidentType:
+        """The type whose alertnames hold `alertname`, else whose title pattern matches the title."""
+        for itype in self.types.values():
+            if alertname is not None and alertname in itype.alertnames:
+                return itype
+        for text in (alertname, title):
+            for itype in self.types.values():
+                if text and any(re.search(p, text) for p in itype.title_patterns):
+                    return itype
+        return self.unclassified
+
+    def by_prefix(self, prefix: str) -> IncidentType | None:
+        for itype in (*self.types.values(), self.unclassified):
+            if itype.prefix == prefix:
+                return itype
+        return None
+
+
+@dataclass(frozen=True)
+class Policy:
+    catalog: Catalog
+    profiles: dict[str, Profile]
+    default_profile: str
+    incident_types: IncidentTypes
+    emergency_stop: bool
+    emergency_reason: str = ""
+    root: Path = field(default=Path("."), compare=False)
+
+    def profile(self, name: str | None) -> Profile:
+        chosen = name or self.default_profile
+        if chosen not in self.profiles:
+            known = ", ".join(sorted(self.profiles))
+            raise InputError("policies/readiness.yaml", "profiles", f"no profile '{chosen}' (known: {known})")
+        return self.profiles[chosen]
+
+
+def catalog_from(data: dict[str, Any]) -> Catalog:
+    actions = {
+        name: Action(
+            name=name,
+            description=a["description"],
+            blast_radius=a["blast_radius"],
+            preconditions=tuple(a["preconditions"]),
+            rollback=a["rollback"],
+            renders=a["renders"],
+        )
+        for name, a in data["actions"].items()
+    }
+    return Catalog(actions=actions, forbidden=dict(data["forbidden"]))
+
+
+def incident_types_from(data: dict[str, Any], source: str) -> IncidentTypes:
+    types = {}
+    for name, t in data["types"].items():
+        for i, pattern in enumerate(t.get("title_patterns", [])):
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise InputError(source, f"$.types.{name}.title_patterns[{i}]", f"bad regex: {exc}") from None
+        types[name] = IncidentType(
+            name=name,
+            prefix=t["prefix"],
+            spec=t["spec"],
+            alertnames=tuple(t["alertnames"]),
+            title_patterns=tuple(t.get("title_patterns", [])),
+        )
+    u = data["unclassified"]
+    return IncidentTypes(types=types, unclassified=IncidentType(u["type"], u["prefix"], "", ()))
+
+
+def load_policy(root: str | Path = ".") -> Policy:
+    """Load and validate every policy file under `root`/policies."""
+    base = Path(root) / "policies"
+    actions = load_yaml(base / "actions.yaml", "actions")
+    readiness = load_yaml(base / "readiness.yaml", "readiness_profiles")
+    types = load_yaml(base / "incident_types.yaml", "incident_types")
+    stop = load_yaml(base / "emergency_stop.yaml", "emergency_stop")
+    profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
+    for name, prof in profiles.items():
+        if prof.semi_manual > prof.auto:
+            raise InputError(str(base / "readiness.yaml"), f"$.profiles.{name}.semi_manual", "exceeds auto")
+    if readiness["default_profile"] not in profiles:
+        raise InputError(str(base / "readiness.yaml"), "$.default_profile", "names no defined profile")
+    catalog = catalog_from(actions)
+    overlap = sorted(set(catalog.actions) & set(catalog.forbidden))
+    if overlap:
+        raise InputError(str(base / "actions.yaml"), f"$.forbidden.{overlap[0]}", "also listed as an action")
+    return Policy(
+        catalog=catalog,
+        profiles=profiles,
+        default_profile=readiness["default_profile"],
+        incident_types=incident_types_from(types, str(base / "incident_types.yaml")),
+        emergency_stop=stop["engaged"],
+        emergency_reason=stop.get("reason", ""),
+        root=Path(root),
+    )

@@ -1,0 +1,132 @@
+"""The 25-point readiness gate with its independent blocking conditions (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.policy import Profile, radius_rank
+
+CATEGORIES = ("spec", "implementation", "verification", "process", "security")
+PASS, SEMI_MANUAL, BLOCK = "PASS", "SEMI-MANUAL", "BLOCK"
+EXIT_CODES = {PASS: 0, SEMI_MANUAL: 3, BLOCK: 1}
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The gate's input (readiness.json, schema bot/schemas/readiness.schema.json)."""
+
+    incident_id: str
+    scores: dict[str, int]
+    audit_trace_coverage: float
+    stateful: bool
+    backup_verified: bool = False
+    radius_of_impact: str | None = None
+    dry_run_verified: bool = False
+    evidence: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Readiness:
+        """Build from data already validated against the readiness schema."""
+        return cls(
+            incident_id=data["incident_id"],
+            scores={c: data["scores"][c] for c in CATEGORIES},
+            audit_trace_coverage=data["audit_trace_coverage"],
+            stateful=data["stateful"],
+            backup_verified=data.get("backup_verified", False),
+            radius_of_impact=data.get("radius_of_impact"),
+            dry_run_verified=data.get("dry_run_verified", False),
+            evidence=dict(data.get("evidence", {})),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "incident_id": self.incident_id,
+            "scores": dict(self.scores),
+            "audit_trace_coverage": self.audit_trace_coverage,
+            "stateful": self.stateful,
+            "backup_verified": self.backup_verified,
+            "dry_run_verified": self.dry_run_verified,
+            "evidence": dict(self.evidence),
+        }
+        if self.radius_of_impact is not None:
+            out["radius_of_impact"] = self.radius_of_impact
+        return out
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """Verdict, effective scores and every blocking reason; renderers turn it into text."""
+
+    incident_id: str
+    verdict: str
+    score: int
+    scores: dict[str, int]
+    reasons: tuple[str, ...]
+    profile: str
+    threshold: int
+    evidence: dict[str, str]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_CODES[self.verdict]
+
+    def line(self) -> str:
+        return f"{self.verdict} incident={self.incident_id} score={self.score}/25"
+
+
+def evaluate(r: Readiness, profile: Profile) -> GateResult:
+    """Apply the gate: each blocking condition is checked on its own and all that hold are reported."""
+    scores = dict(r.scores)
+    blockers: list[str] = []
+
+    # Undefined blast radius. A radius wider than the profile allows, without a verified dry-run,
+    # caps implementation at 2 (seed exercise 2); an implementation <= 2 with no radius at all blocks.
+    if r.radius_of_impact is not None and radius_rank(r.radius_of_impact) > radius_rank(profile.max_radius):
+        if not r.dry_run_verified:
+            if scores["implementation"] > 2:
+                scores["implementation"] = 2
+            blockers.append(
+                f"implementation<=2: undefined blast radius, radius_of_impact={r.radius_of_impact} wider than "
+                f"{profile.max_radius} (profile {profile.name}) without dry_run_verified"
+            )
+    elif r.radius_of_impact is None and scores["implementation"] <= 2:
+        blockers.append(
+            f"implementation={scores['implementation']} <= 2: undefined blast radius (no radius_of_impact)"
+        )
+    if scores["verification"] <= 2:
+        blockers.append(f"verification={scores['verification']} <= 2: failed validation")
+    if scores["security"] == 0:
+        blockers.append("security=0: forbidden at any total")
+    elif scores["security"] <= 2:
+        blockers.append(f"security={scores['security']} <= 2: missing rollback")
+    if r.audit_trace_coverage < profile.min_audit_trace_coverage:
+        blockers.append(f"audit_trace_coverage={r.audit_trace_coverage:g} < {profile.min_audit_trace_coverage:.1f}")
+    if r.stateful and not r.backup_verified:
+        blockers.append("stateful workload without verified backup")
+
+    total = sum(scores.values())
+    reasons: list[str] = []
+    if total < profile.semi_manual:
+        reasons.append(f"score={total}/25 below semi-manual threshold {profile.semi_manual}")
+    elif total < profile.auto and blockers:
+        reasons.append(f"score={total}/25 below threshold {profile.auto}")
+    reasons.extend(blockers)
+
+    if reasons:
+        verdict = BLOCK
+    elif total < profile.auto:
+        verdict = SEMI_MANUAL
+        reasons.append(f"score={total}/25 below threshold {profile.auto}: semi-manual, a human approves the action")
+    else:
+        verdict = PASS
+    return GateResult(
+        incident_id=r.incident_id,
+        verdict=verdict,
+        score=total,
+        scores=scores,
+        reasons=tuple(reasons),
+        profile=profile.name,
+        threshold=profile.auto,
+        evidence=dict(r.evidence),
+    )
