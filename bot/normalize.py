@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -147,8 +148,8 @@ def _prometheus_style(data: Any, source: str, vendor: str) -> list[Alert]:
     for i, alert in enumerate(alerts):
         if not isinstance(alert, dict):
             raise InputError(source, f"$.alerts[{i}]", "expected an object")
-        labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
-        annotations = alert.get("annotations") if isinstance(alert.get("annotations"), dict) else {}
+        labels: dict[str, Any] = alert["labels"] if isinstance(alert.get("labels"), dict) else {}
+        annotations: dict[str, Any] = alert["annotations"] if isinstance(alert.get("annotations"), dict) else {}
         status = alert.get("status")
         if status not in ("firing", "resolved"):
             raise InputError(source, f"$.alerts[{i}].status", f"unknown alert status {status!r}")
@@ -194,6 +195,9 @@ def _prometheus_style(data: Any, source: str, vendor: str) -> list[Alert]:
 
 
 def parse_grafana(data: Any, source: str) -> list[Alert]:
+    if isinstance(data, dict) and data.get("version") not in (None, "1"):
+        raise InputError(source, "$.version", f"webhook version {data.get('version')!r} is not Grafana's '1' "
+                         "(an Alertmanager payload? use --alertmanager)")
     return _prometheus_style(data, source, "grafana")
 
 
@@ -275,6 +279,12 @@ def _derived_key(alertname: str | None, identity: dict[str, str]) -> str:
     return "/".join(parts)
 
 
+def _effective_key(alerts: tuple[Alert, ...]) -> str:
+    explicit = next((a.incident_key for a in alerts if a.incident_key), None)
+    alertname = next((a.alertname for a in alerts if a.alertname), None)
+    return explicit or _derived_key(alertname, _merged_identity(alerts))
+
+
 def _disagreement(a: dict[str, str], b: dict[str, str]) -> str | None:
     for name in IDENTITY_FIELDS:
         if name in a and name in b and a[name] != b[name]:
@@ -315,6 +325,9 @@ def correlate(per_source: dict[str, list[Alert]]) -> list[tuple[Alert, ...]]:
         for group in groups:
             shared = [m for m in merged if set(m.identity) & set(group.identity)]
             fits = [m for m in shared if _disagreement(m.identity, group.identity) is None]
+            if len(fits) > 1 and "incident_key" in group.identity:
+                # A vendor key (e.g. PagerDuty's dedup key) picks among incidents whose key is derived.
+                fits = [m for m in fits if _effective_key(m.alerts) == group.identity["incident_key"]] or fits
             if len(fits) == 1:
                 target = fits[0]
                 joined = target.alerts + group.alerts
@@ -350,13 +363,13 @@ def _event(alerts: tuple[Alert, ...], types: IncidentTypes, sequence: int) -> di
     title = next((a.title for a in alerts if a.title), None)
     itype = types.classify(alertname, title)
     started = min(a.started_at for a in alerts)
-    key = next((a.incident_key for a in alerts if a.incident_key), None) or _derived_key(alertname, identity)
+    key = _effective_key(alerts)
     metrics: dict[str, float] = {}
     for alert in alerts:
         for name, value in alert.metrics.items():
             metrics.setdefault(name, value)
     refs: dict[str, list[dict[str, Any]]] = {}
-    for alert in sorted(alerts, key=lambda a: (a.source, sorted(a.ref.items(), key=str))):
+    for alert in sorted(alerts, key=lambda a: (a.source, json.dumps(a.ref, sort_keys=True))):
         refs.setdefault(alert.source, []).append(alert.ref)
     return {
         "incident_id": f"{itype.prefix}-{started[:10]}-{sequence:02d}",
