@@ -144,6 +144,125 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+# ------------------------------------------------------------------ lifecycle commands
+
+
+def _workspace(args: argparse.Namespace) -> Any:
+    from bot.forge.local import LocalForge
+    from bot.workspace import Workspace
+
+    path = Path(args.repo).resolve() if args.repo else Path.cwd().resolve()
+    return Workspace(LocalForge(path))
+
+
+def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    from bot.loader import load_json
+
+    return {
+        source: (load_json(path), path)
+        for source, path in (("grafana", args.grafana), ("alertmanager", args.alertmanager),
+                             ("pagerduty", args.pagerduty))
+        if path
+    }
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from bot.opening import open_incidents
+
+    results = open_incidents(_workspace(args), _payloads(args))
+    for result in results:
+        _out(result.line())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot import gates
+
+    ws = _workspace(args)
+    if args.check == "readiness":
+        gate = gates.check_readiness(ws, args.incident_id, args.profile)
+        _out(gate.line())
+        for reason in gate.reasons:
+            _err(reason)
+        return gate.exit_code
+    result = gates.check_dry_run(ws, args.incident_id)
+    _out(f"{result.line()} incident={args.incident_id}")
+    for reason in result.reasons:
+        _err(reason)
+    return result.exit_code
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from bot.review import approve
+
+    review = approve(_workspace(args), args.incident_id, args.reviewer, args.action)
+    action = f" action={review.approves_action}" if review.approves_action else ""
+    _out(f"APPROVED incident={args.incident_id} reviewer={review.reviewer} head={review.sha[:12]}{action}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from bot.review import merge
+
+    sha = merge(_workspace(args), args.incident_id)
+    _out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bot.review import rollback
+
+    number = rollback(_workspace(args), args.incident_id)
+    _out(f"ROLLBACK incident={args.incident_id} pull=#{number} (review and merge it like the change)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot import audit, trace
+    from bot.workspace import incident_branch
+
+    ws = _workspace(args)
+    entries = trace.entries(ws, args.incident_id)
+    if not entries:
+        raise InputError(args.incident_id, "incident_id", "no audit trace for this incident")
+    result = audit.verify(entries, trace.anchors(ws, args.incident_id))
+    if args.audit_command == "verify":
+        if result.ok:
+            _out(f"VERIFIED incident={args.incident_id} entries={len(entries)} head={result.head[:16]}")
+            return 0
+        _out(f"TAMPERED incident={args.incident_id}")
+        for problem in result.problems:
+            _err(problem)
+        return 1
+    branch = incident_branch(args.incident_id)
+    commits = [c.sha for c in ws.forge.commits(ws.main, branch)] if ws.forge.head(branch) else []
+    coverage, missing = audit.coverage(entries, commits)
+    for e in entries:
+        pointer = e.evidence.get("commit") or e.evidence.get("head") or ""
+        reasons = "; ".join(e.evidence.get("reasons", []))
+        _out(f"{e.seq:3d} {e.at} {e.step:26s} {e.status:8s} {str(pointer)[:12]:12s} {reasons}".rstrip())
+    chain = audit.view(entries)
+    _out(f"chain: {audit.text_chain(chain)}")
+    _out(f"audit_trace_coverage={coverage:g}" + (f" (missing: {'; '.join(missing)})" if missing else ""))
+    _out(f"integrity: {'intact' if result.ok else 'BROKEN: ' + '; '.join(result.problems)}")
+    if args.mermaid:
+        _out("```mermaid\n" + audit.mermaid(chain) + "\n```")
+    return 0 if result.ok else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.replay import replay
+
+    differences = replay(_workspace(args), args.incident_id)
+    if not differences:
+        _out(f"REPLAYED incident={args.incident_id}: event, readiness and dry-run reproduce the record")
+        return 0
+    _out(f"DIFFERS incident={args.incident_id}")
+    for line in differences:
+        _err(line)
+    return 1
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -186,6 +305,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repo", help="repository root")
     p.set_defaults(func=cmd_spec_lint)
 
+    p = command("open", cmd_open, "normalize alerts and open or update the incident branch and pull request")
+    p.add_argument("--grafana")
+    p.add_argument("--pagerduty")
+    p.add_argument("--alertmanager")
+
+    check = sub.add_parser("check", help="post the readiness or dry-run check on the incident's head commit")
+    checks = check.add_subparsers(dest="check", required=True)
+    for name, help_ in (("readiness", "score the 25 points from the artifacts and run the gate"),
+                        ("dry-run", "verify the planned action and the diff; only after readiness passed")):
+        p = checks.add_parser(name, help=help_, description=help_)
+        p.add_argument("incident_id")
+        p.add_argument("--repo", help="repository (default: the current directory)")
+        p.add_argument("--profile", help="risk profile from policies/readiness.yaml")
+        p.set_defaults(func=cmd_check)
+
+    p = command("approve", cmd_approve, "record a code owner's approval of the incident pull request head")
+    p.add_argument("incident_id")
+    p.add_argument("--reviewer", required=True, help="the approving code owner, e.g. @alice")
+    p.add_argument("--action", help="also approve this action explicitly (needed when readiness is semi-manual)")
+
+    p = command("merge", cmd_merge, "merge once both checks passed on the head and a code owner approved")
+    p.add_argument("incident_id")
+
+    p = command("rollback", cmd_rollback, "open a revert pull request for a merged remediation")
+    p.add_argument("incident_id")
+
+    p = command("audit", cmd_audit, "print an incident's audit chain and coverage; `audit verify ID` checks it")
+    p.add_argument("audit_command", nargs="?", choices=["verify"], help="verify the hash chain only")
+    p.add_argument("incident_id")
+    p.add_argument("--mermaid", action="store_true", help="also print the chain as a Mermaid diagram")
+
+    p = command("replay", cmd_replay, "recompute event, readiness and dry-run from the record; exit 1 on a difference")
+    p.add_argument("incident_id")
     return parser
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import InputError
-from bot.loader import load_yaml
+from bot.loader import parse_yaml, read_text, validate
 
 RADII = ("pod", "deployment", "namespace", "cluster")
 
@@ -126,29 +127,47 @@ def incident_types_from(data: dict[str, Any], source: str) -> IncidentTypes:
     return IncidentTypes(types=types, unclassified=IncidentType(u["type"], u["prefix"], "", ()))
 
 
+POLICY_FILES = {
+    "actions": "policies/actions.yaml",
+    "readiness_profiles": "policies/readiness.yaml",
+    "incident_types": "policies/incident_types.yaml",
+    "emergency_stop": "policies/emergency_stop.yaml",
+}
+
+
 def load_policy(root: str | Path = ".") -> Policy:
     """Load and validate every policy file under `root`/policies."""
-    base = Path(root) / "policies"
-    actions = load_yaml(base / "actions.yaml", "actions")
-    readiness = load_yaml(base / "readiness.yaml", "readiness_profiles")
-    types = load_yaml(base / "incident_types.yaml", "incident_types")
-    stop = load_yaml(base / "emergency_stop.yaml", "emergency_stop")
+    texts = {path: read_text(Path(root) / path) for path in POLICY_FILES.values()}
+    return policy_from_texts(texts, Path(root))
+
+
+def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Policy:
+    """Build the policy from file texts ({repo path: text}), e.g. read from the base branch in git."""
+
+    def doc(schema_name: str) -> Any:
+        path = POLICY_FILES[schema_name]
+        if path not in texts:
+            raise InputError(path, "", "file not found")
+        return validate(parse_yaml(texts[path], path), schema_name, path)
+
+    actions, readiness, types, stop = (doc(n) for n in POLICY_FILES)
+    where = POLICY_FILES["readiness_profiles"]
     profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
     for name, prof in profiles.items():
         if prof.semi_manual > prof.auto:
-            raise InputError(str(base / "readiness.yaml"), f"$.profiles.{name}.semi_manual", "exceeds auto")
+            raise InputError(where, f"$.profiles.{name}.semi_manual", "exceeds auto")
     if readiness["default_profile"] not in profiles:
-        raise InputError(str(base / "readiness.yaml"), "$.default_profile", "names no defined profile")
+        raise InputError(where, "$.default_profile", "names no defined profile")
     catalog = catalog_from(actions)
     overlap = sorted(set(catalog.actions) & set(catalog.forbidden))
     if overlap:
-        raise InputError(str(base / "actions.yaml"), f"$.forbidden.{overlap[0]}", "also listed as an action")
+        raise InputError(POLICY_FILES["actions"], f"$.forbidden.{overlap[0]}", "also listed as an action")
     return Policy(
         catalog=catalog,
         profiles=profiles,
         default_profile=readiness["default_profile"],
-        incident_types=incident_types_from(types, str(base / "incident_types.yaml")),
+        incident_types=incident_types_from(types, POLICY_FILES["incident_types"]),
         emergency_stop=stop["engaged"],
         emergency_reason=stop.get("reason", ""),
-        root=Path(root),
+        root=root,
     )

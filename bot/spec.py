@@ -58,6 +58,25 @@ def parse_spec(text: str, source: str) -> Spec:
     )
 
 
+_ACCEPTANCE = re.compile(r"(?is)\bgiven\b.*?\bwhen\b.*?\bthen\b")
+
+
+def sections(text: str) -> dict[str, bool]:
+    """Which SDD sections a specify document has (WHY, WHAT, constraints, Given/When/Then acceptance)."""
+    found = {name: bool(pattern.search(text)) for name, pattern in _SECTIONS.items()}
+    found["acceptance"] = bool(_ACCEPTANCE.search(text))
+    return found
+
+
+def command_findings(text: str, source: str) -> list[str]:
+    findings = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        found = _COMMANDS.search(line)
+        if found:
+            findings.append(f"{source}:{number}: concrete command {found.group(0)!r} (specify says what, not how)")
+    return findings
+
+
 def lint(spec: Spec, text: str, catalog: Catalog) -> list[str]:
     """Every finding, one line each, naming the file and (where it applies) the line."""
     findings = []
@@ -69,8 +88,4 @@ def lint(spec: Spec, text: str, catalog: Catalog) -> list[str]:
             findings.append(f"{spec.source}: pre-approved action {name!r} is forbidden by policy")
         elif name not in catalog.actions:
             findings.append(f"{spec.source}: pre-approved action {name!r} is not in the action catalog")
-    for number, line in enumerate(text.splitlines(), start=1):
-        found = _COMMANDS.search(line)
-        if found:
-            findings.append(f"{spec.source}:{number}: concrete command {found.group(0)!r} (specify says what, not how)")
-    return findings
+    return findings + command_findings(text, spec.source)

@@ -1,0 +1,108 @@
+"""The forge interface: the few verbs the incident lifecycle needs, implemented by each adapter."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.errors import ForgeError
+
+CONCLUSIONS = ("success", "action_required", "failure")
+
+
+class RefConflict(ForgeError):
+    """A ref moved (or already existed) between read and update: re-read and try again."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    message: str
+    trailers: dict[str, str]
+    author: str
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    sha: str
+    conclusion: str
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class Review:
+    reviewer: str
+    sha: str
+    state: str  # "approved" (the only state that counts)
+    approves_action: str | None = None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    branch: str
+    base: str
+    title: str
+    body: str
+    state: str  # open | merged | closed
+    head_sha: str
+    merge_sha: str | None = None
+    labels: tuple[str, ...] = ()
+    reviews: tuple[Review, ...] = field(default=())
+    url: str = ""
+
+
+class Forge(Protocol):
+    """What the lifecycle may ask of a forge; it never knows which one it talks to."""
+
+    name: str
+    bot_identity: str
+    default_branch: str
+
+    def head(self, branch: str) -> str | None: ...
+
+    def branches(self, prefix: str) -> list[str]:
+        """Names of the branches starting with `prefix` (e.g. `incident/HM-2026-05-17-`)."""
+        ...
+
+    def read(self, ref: str, path: str) -> str | None: ...
+
+    def tree(self, ref: str, prefix: str) -> dict[str, str]: ...
+
+    def changed_paths(self, base: str, head: str) -> dict[str, str]:
+        """Paths changed from the merge base of `base` and `head` to `head`: {path: A|M|D}."""
+        ...
+
+    def commits(self, base: str, head: str) -> list[Commit]:
+        """Commits reachable from `head` and not from `base`, oldest first."""
+        ...
+
+    def commit(
+        self, branch: str, parent: str, files: Mapping[str, str | None], message: str, *, create: bool
+    ) -> str:
+        """One commit of `files` (None deletes) on `parent`; moves or creates `branch` atomically.
+
+        Raises RefConflict if `create` and the branch exists, or if the branch no longer points at `parent`.
+        """
+        ...
+
+    def find_pull(self, branch: str) -> PullRequest | None: ...
+
+    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...]) -> PullRequest:
+        """Open a pull request into the default branch, or return the one already open for `branch`."""
+        ...
+
+    def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None: ...
+
+    def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check: ...
+
+    def checks(self, sha: str) -> dict[str, Check]: ...
+
+    def add_review(self, number: int, review: Review) -> None: ...
+
+    def merge(self, number: int, sha: str, message: str) -> str:
+        """Merge the pull request if its head is still `sha`; return the merge commit."""
+        ...

@@ -1,0 +1,308 @@
+"""The local forge: a real git repository (GitPython) in which pull requests, reviews and checks are
+recorded in git itself, so the whole lifecycle runs offline.
+
+- branches are ordinary refs, written with plumbing (no working tree is touched, so it is race-safe:
+  every ref update is a compare-and-swap through `git update-ref <ref> <new> <old>`);
+- a pull request is a ref `refs/forge/pulls/<n>` whose commit holds `pull.json` (each update is a new
+  commit, so its history is kept);
+- checks are git notes on the commit they judge (`refs/notes/incident-bot/checks`): bound to the SHA.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+from git import Repo
+from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
+from gitdb.base import IStream
+
+from bot.errors import ForgeError, InputError
+from bot.forge.base import Check, Commit, PullRequest, RefConflict, Review
+
+ZERO = "0" * 40
+PULLS = "refs/forge/pulls/"
+NOTES = "refs/notes/incident-bot/checks"
+BOT = "incident-bot"
+BOT_EMAIL = "incident-bot@users.noreply.local"
+
+
+class LocalForge:
+    name = "local"
+    bot_identity = BOT
+
+    def __init__(self, path: str | Path, default_branch: str = "main") -> None:
+        try:
+            self.repo = Repo(path)
+        except (InvalidGitRepositoryError, NoSuchPathError):
+            raise InputError(str(path), "--repo", "not a git repository") from None
+        self.path = Path(self.repo.working_tree_dir or self.repo.git_dir)
+        self.default_branch = default_branch
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _git(self, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
+        try:
+            if stdin is None:
+                out: str = self._execute(["git", *args], None, env)
+                return out
+            with tempfile.TemporaryFile() as handle:
+                handle.write(stdin.encode("utf-8"))
+                handle.seek(0)
+                out = self._execute(["git", *args], handle, env)
+                return out
+        except GitCommandError as exc:
+            raise ForgeError(f"git {args[0]} failed: {str(exc.stderr).strip()[:300]}") from None
+
+    def _execute(self, command: list[str], istream: Any, env: dict[str, str] | None) -> str:
+        """GitPython's execute as plain text: no process object, no (status, out, err) tuple."""
+        out = self.repo.git.execute(  # type: ignore[call-overload]  # its overloads omit istream/env
+            command, istream=istream, env=env, strip_newline_in_stdout=False,
+            with_extended_output=False, as_process=False, stdout_as_string=True,
+        )
+        return str(out)
+
+    def _blob(self, text: str) -> str:
+        """Store a blob through GitPython's object database (no process per file)."""
+        data = text.encode("utf-8")
+        stored = self.repo.odb.store(IStream("blob", len(data), io.BytesIO(data)))
+        return stored.hexsha.decode("ascii") if isinstance(stored.hexsha, bytes) else str(stored.hexsha)
+
+    def _bot_env(self, **extra: str) -> dict[str, str]:
+        return {
+            "GIT_AUTHOR_NAME": BOT, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
+            "GIT_COMMITTER_NAME": BOT, "GIT_COMMITTER_EMAIL": BOT_EMAIL, **extra,
+        }
+
+    def _update_ref(self, ref: str, new: str, old: str | None) -> None:
+        try:
+            self.repo.git.update_ref(ref, new, old or ZERO)
+        except GitCommandError:
+            raise RefConflict(f"{ref} moved or already exists; re-read and retry") from None
+
+    def _resolve(self, ref: str) -> str | None:
+        try:
+            return str(self.repo.git.rev_parse("--verify", "--quiet", f"{ref}^{{commit}}"))
+        except GitCommandError:
+            return None
+
+    def _ref(self, name: str) -> str:
+        return name if name.startswith("refs/") or len(name) == 40 else f"refs/heads/{name}"
+
+    # ------------------------------------------------------------------ Forge verbs
+
+    def head(self, branch: str) -> str | None:
+        return self._resolve(self._ref(branch))
+
+    def branches(self, prefix: str) -> list[str]:
+        out = self._git("for-each-ref", "--format=%(refname:short)", f"refs/heads/{prefix.rsplit('/', 1)[0]}")
+        return sorted(b for b in out.splitlines() if b.startswith(prefix))
+
+    def read(self, ref: str, path: str) -> str | None:
+        sha = self._resolve(self._ref(ref))
+        if sha is None:
+            return None
+        try:
+            return self._execute(["git", "show", f"{sha}:{path}"], None, None)
+        except GitCommandError:
+            return None
+
+    def tree(self, ref: str, prefix: str) -> dict[str, str]:
+        sha = self._resolve(self._ref(ref))
+        if sha is None:
+            return {}
+        listing = self._git("ls-tree", "-r", "-z", "--name-only", sha, "--", prefix.rstrip("/") or ".")
+        files = {}
+        for path in filter(None, listing.split("\0")):
+            text = self.read(sha, path)
+            if text is not None:
+                files[path] = text
+        return files
+
+    def changed_paths(self, base: str, head: str) -> dict[str, str]:
+        out = self._git("diff", "--name-status", "-z", "--no-renames", f"{self._ref(base)}...{self._ref(head)}")
+        parts = [p for p in out.split("\0") if p]
+        return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}
+
+    def commits(self, base: str, head: str) -> list[Commit]:
+        out = self._git("log", "--reverse", "-z", "--format=%H%x1f%an%x1f%B", f"{self._ref(base)}..{self._ref(head)}")
+        found = []
+        for record in filter(None, out.split("\0")):
+            sha, author, message = record.strip("\n").split("\x1f", 2)
+            found.append(Commit(sha, message, parse_trailers(message), author))
+        return found
+
+    def commit(
+        self, branch: str, parent: str, files: Mapping[str, str | None], message: str, *, create: bool
+    ) -> str:
+        ref = self._ref(branch)
+        with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
+            env = self._bot_env(GIT_INDEX_FILE=os.path.join(tmp, "index"))
+            self._git("read-tree", parent, env=env)
+            lines = []
+            for path, text in sorted(files.items()):
+                if text is None:
+                    lines.append(f"0 {ZERO}\t{path}")
+                else:
+                    blob = self._blob(text)
+                    lines.append(f"100644 {blob}\t{path}")
+            self._git("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
+            tree = self._git("write-tree", env=env).strip()
+        new = self._git("commit-tree", tree, "-p", parent, stdin=message, env=self._bot_env()).strip()
+        self._update_ref(ref, new, None if create else parent)
+        self._sync_worktree(ref, parent if not create else None, new)
+        return new
+
+    def _sync_worktree(self, ref: str, old: str | None, new: str) -> None:
+        """Keep a checked-out branch's working tree in step when the bot moves that branch."""
+        if self.repo.bare or self.repo.head.is_detached or self.repo.head.ref.path != ref or old is None:
+            return
+        self._git("read-tree", "-m", "-u", old, new)
+
+    # ------------------------------------------------------------------ pull requests
+
+    def _pull_refs(self) -> list[str]:
+        out = self._git("for-each-ref", "--format=%(refname)", PULLS)
+        return sorted(filter(None, out.splitlines()), key=lambda r: int(r.rsplit("/", 1)[1]))
+
+    def _load_pull(self, ref: str) -> PullRequest:
+        data = json.loads(self.read(ref, "pull.json") or "{}")
+        reviews = tuple(Review(**r) for r in data.pop("reviews", []))
+        pull = PullRequest(**{**data, "labels": tuple(data.get("labels", ())), "reviews": reviews})
+        head = self.head(pull.branch) if pull.state == "open" else None
+        return replace(pull, head_sha=head or pull.head_sha)
+
+    def _save_pull(self, pull: PullRequest, *, create: bool) -> None:
+        ref = f"{PULLS}{pull.number}"
+        data = asdict(pull)
+        old = None if create else self._resolve(ref)
+        text = json.dumps(data, indent=2, sort_keys=True) + "\n"
+        with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
+            env = self._bot_env(GIT_INDEX_FILE=os.path.join(tmp, "index"))
+            blob = self._blob(text)
+            self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},pull.json", env=env)
+            tree = self._git("write-tree", env=env).strip()
+        parents = ["-p", old] if old else []
+        new = self._git("commit-tree", tree, *parents, stdin=f"pull #{pull.number}: {pull.state}", env=self._bot_env())
+        self._update_ref(ref, new.strip(), old)
+
+    def find_pull(self, branch: str) -> PullRequest | None:
+        found = None
+        for ref in self._pull_refs():
+            pull = self._load_pull(ref)
+            if pull.branch == branch:
+                found = pull
+        return found
+
+    def pull(self, number: int) -> PullRequest:
+        if self._resolve(f"{PULLS}{number}") is None:
+            raise InputError("pull request", str(number), "no such pull request")
+        return self._load_pull(f"{PULLS}{number}")
+
+    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...]) -> PullRequest:
+        for _ in range(20):
+            existing = self.find_pull(branch)
+            if existing is not None and existing.state == "open":
+                return existing
+            refs = self._pull_refs()
+            number = int(refs[-1].rsplit("/", 1)[1]) + 1 if refs else 1
+            head = self.head(branch)
+            if head is None:
+                raise ForgeError(f"branch {branch} does not exist")
+            pull = PullRequest(number, branch, self.default_branch, title, body, "open", head,
+                               labels=tuple(sorted(set(labels))), url=f"local:{self.path}#pull/{number}")
+            try:
+                self._save_pull(pull, create=True)
+            except RefConflict:
+                continue  # another process took this number: look again
+            # two racers on the same branch: the lowest number wins, the other closes itself
+            winner = self.find_pull_all(branch)[0]
+            if winner.number != number:
+                self._save_pull(replace(pull, state="closed"), create=False)
+                return winner
+            return pull
+        raise ForgeError(f"could not open a pull request for {branch}: too much contention")
+
+    def find_pull_all(self, branch: str) -> list[PullRequest]:
+        pulls = (self._load_pull(r) for r in self._pull_refs())
+        return [p for p in pulls if p.branch == branch and p.state != "closed"]
+
+    def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
+        for _ in range(20):
+            pull = self.pull(number)
+            new = replace(pull, body=pull.body if body is None else body,
+                          labels=tuple(sorted(set(pull.labels) | set(labels))))
+            if new == pull:
+                return
+            try:
+                self._save_pull(new, create=False)
+                return
+            except RefConflict:
+                continue
+        raise ForgeError(f"could not update pull request #{number}: too much contention")
+
+    def add_review(self, number: int, review: Review) -> None:
+        for _ in range(20):
+            pull = self.pull(number)
+            if review in pull.reviews:
+                return
+            try:
+                self._save_pull(replace(pull, reviews=(*pull.reviews, review)), create=False)
+                return
+            except RefConflict:
+                continue
+        raise ForgeError(f"could not record the review on #{number}: too much contention")
+
+    def merge(self, number: int, sha: str, message: str) -> str:
+        pull = self.pull(number)
+        if pull.state != "open":
+            raise ForgeError(f"pull request #{number} is {pull.state}")
+        if pull.head_sha != sha:
+            raise RefConflict(f"pull request #{number} head moved from {sha[:12]} to {pull.head_sha[:12]}")
+        base = self.head(pull.base)
+        if base is None:
+            raise ForgeError(f"base branch {pull.base} does not exist")
+        try:
+            tree = self.repo.git.merge_tree("--write-tree", base, sha).splitlines()[0]
+        except GitCommandError:
+            raise ForgeError(f"pull request #{number} does not merge cleanly into {pull.base}") from None
+        merged = self._git("commit-tree", tree, "-p", base, "-p", sha, stdin=message, env=self._bot_env()).strip()
+        self._update_ref(self._ref(pull.base), merged, base)
+        self._sync_worktree(self._ref(pull.base), base, merged)
+        self._save_pull(replace(pull, state="merged", merge_sha=merged), create=False)
+        return merged
+
+    # ------------------------------------------------------------------ checks (git notes)
+
+    def checks(self, sha: str) -> dict[str, Check]:
+        try:
+            raw = self.repo.git.notes(f"--ref={NOTES}", "show", sha)
+        except GitCommandError:
+            return {}
+        data: dict[str, dict[str, Any]] = json.loads(raw)
+        return {name: Check(**c) for name, c in data.items()}
+
+    def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check:
+        check = Check(name, sha, conclusion, title, summary)
+        current = {n: asdict(c) for n, c in self.checks(sha).items()}
+        current[name] = asdict(check)
+        self._git("notes", f"--ref={NOTES}", "add", "-f", "-F", "-", sha,
+                  stdin=json.dumps(current, indent=2, sort_keys=True), env=self._bot_env())
+        return check
+
+
+def parse_trailers(message: str) -> dict[str, str]:
+    """Git trailers (`Key: value` lines of the last paragraph)."""
+    paragraphs = message.strip().split("\n\n")
+    trailers = {}
+    for line in paragraphs[-1].splitlines() if len(paragraphs) > 1 else []:
+        key, sep, value = line.partition(": ")
+        if sep and key.replace("-", "").isalnum():
+            trailers[key] = value.strip()
+    return trailers
