@@ -144,8 +144,14 @@ def view(entries: list[AuditEntry]) -> ChainView:
             latest[entry.step] = entry
     reached = []
     broken, reason = None, ""
-    for step in CHAIN:
+    for index, step in enumerate(CHAIN):
         if step not in latest:
+            # a later step that was refused broke the chain here (e.g. merge without a review)
+            later = [latest[s] for s in CHAIN[index + 1:] if s in latest and latest[s].status != "ok"]
+            if later:
+                broken = step
+                reasons = later[-1].evidence.get("reasons") or []
+                reason = str(reasons[0]) if reasons else later[-1].status
             break
         entry = latest[step]
         if entry.status != "ok":

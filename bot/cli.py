@@ -263,6 +263,24 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    from bot.loader import parse_json
+    from bot.opening import open_incidents
+    from bot.serve import run, secrets_from_env
+
+    def handle(source: str, body: bytes) -> tuple[int, str]:
+        name = f"POST /webhook/{source}"
+        data = parse_json(body.decode("utf-8", errors="replace"), name)
+        # a fresh workspace per delivery: policies may have changed on main since the last one
+        results = open_incidents(_workspace(args), {source: (data, name)})
+        return 202, "\n".join(r.line() for r in results)
+
+    run(args.host, args.port, secrets_from_env(os.environ), handle)
+    return 0
+
+
 # ------------------------------------------------------------------ parser
 
 
@@ -335,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("audit_command", nargs="?", choices=["verify"], help="verify the hash chain only")
     p.add_argument("incident_id")
     p.add_argument("--mermaid", action="store_true", help="also print the chain as a Mermaid diagram")
+
+    p = command("serve", cmd_serve, "receive signed webhooks (POST /webhook/<source>) and open incidents")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080)
 
     p = command("replay", cmd_replay, "recompute event, readiness and dry-run from the record; exit 1 on a difference")
     p.add_argument("incident_id")

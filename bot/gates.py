@@ -156,6 +156,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         audit_coverage=coverage,
         audit_missing=missing,
         action_allowed=allowed,
+        forbidden_action=action in policy.catalog.forbidden,
         rollback=policy.catalog.actions[action].rollback if action in policy.catalog.actions else None,
         personal_data_found=[p for p, t in sources.items() if redact(json.loads(t)) != json.loads(t)],
         codeowners_cover_deploy=bool(deploy_owners) and f"@{ws.forge.bot_identity}" not in deploy_owners,

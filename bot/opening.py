@@ -6,6 +6,7 @@ re-run (after a crash between any two phases, or for a duplicate alert) converge
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +56,14 @@ def open_incidents(ws: Workspace, payloads: dict[str, tuple[Any, str]]) -> list[
 def _known_incident(ws: Workspace, event: dict[str, Any]) -> str | None:
     stem = event["incident_id"].rsplit("-", 1)[0]
     for branch in ws.forge.branches(f"incident/{stem}-"):
-        commits = ws.forge.commits(ws.main, branch)
-        keys = {c.trailers.get("Incident-Key") for c in commits}
+        incident_id = branch.split("/", 1)[1]
+        text = ws.forge.read(branch, f"{incident_dir(incident_id)}/event.json")
+        if text is not None:
+            keys = {json.loads(text).get("incident_key")}
+        else:  # interrupted before the event was committed: the phase commits carry the key
+            keys = {c.trailers.get("Incident-Key") for c in ws.forge.commits(ws.main, branch)}
         if event["incident_key"] in keys:
-            return branch.split("/", 1)[1]
+            return incident_id
     return None
 
 

@@ -43,6 +43,7 @@ class Facts:
     audit_coverage: float
     audit_missing: list[str]
     action_allowed: list[str]        # problems with the action vs catalog/spec (empty = fine)
+    forbidden_action: bool
     rollback: str | None
     personal_data_found: list[str]
     codeowners_cover_deploy: bool
@@ -118,6 +119,10 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
            "the branch leaves policies/, specs/ and .github/ alone",
            "the branch changes " + ", ".join(f.touches_protected)),
     ]
+    if f.forbidden_action:
+        # A forbidden action in the plan is the worst security failure: security 0 blocks at any total.
+        pts = [p if p.category != "security" else Point(p.category, p.name, False, f"forbidden action {action}")
+               for p in pts]
     scores = {c: sum(1 for p in pts if p.category == c and p.earned) for c in CATEGORIES}
     evidence = {
         c: "; ".join(f"{'+' if p.earned else '-'}{p.name}: {p.evidence}" for p in pts if p.category == c)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, replace
@@ -30,6 +31,7 @@ ZERO = "0" * 40
 PULLS = "refs/forge/pulls/"
 NOTES = "refs/notes/incident-bot/checks"
 BOT = "incident-bot"
+_COMMITISH = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")
 BOT_EMAIL = "incident-bot@users.noreply.local"
 
 
@@ -93,7 +95,8 @@ class LocalForge:
             return None
 
     def _ref(self, name: str) -> str:
-        return name if name.startswith("refs/") or len(name) == 40 else f"refs/heads/{name}"
+        """Branch names become refs/heads/...; full refs and commit ids (with ~/^ suffixes) pass through."""
+        return name if name.startswith("refs/") or _COMMITISH.fullmatch(name) else f"refs/heads/{name}"
 
     # ------------------------------------------------------------------ Forge verbs
 

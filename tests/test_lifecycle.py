@@ -1,0 +1,217 @@
+"""End to end on a real temporary git repository: the seed case, and each blocker of the chapter
+stopping the chain at the right arrow."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from lifecycle_helpers import BRANCH, ID, git, grafana_payload, human_commit, make_repo, write_json
+
+from bot import audit, trace
+from bot.forge.local import LocalForge
+from bot.workspace import Workspace
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "gitops")
+
+
+def chain(repo: Path, incident_id: str = ID) -> audit.ChainView:
+    return audit.view(trace.entries(Workspace(LocalForge(repo)), incident_id))
+
+
+def open_seed(cli, repo: Path) -> None:
+    run = cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json",
+              "--pagerduty", FIXTURES / "webhook_pagerduty.json")
+    assert run.code == 0, run.err
+    assert run.out.strip() == f"OPENED incident={ID} pull=#1"
+
+
+def test_seed_case_end_to_end(cli, repo: Path):
+    open_seed(cli, repo)
+    # one commit per phase, each with the trailers
+    log = git(repo, "log", "--reverse", "--format=%(trailers:key=Phase,valueonly)", f"main..{BRANCH}").split()
+    assert log == ["received", "normalized", "specify", "plan", "tasks", "implement"]
+    assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy").split() == [
+        "deploy/appointments-api/deployment.yaml"]
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md")
+    assert "action: restart_pod" in plan
+    specify = git(repo, "show", f"{BRANCH}:incidents/{ID}/specify.md")
+    assert "## WHY" in specify and "kubectl" not in specify and "api-7b4" in specify
+
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert (run.code, run.out.strip()) == (0, f"PASS incident={ID} score=25/25")
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 0 and run.out.startswith("PASS action=restart_pod")
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@alice").code == 0
+    run = cli("merge", ID, "--repo", repo)
+    assert run.code == 0, run.err
+    assert 'incident-bot.dev/restarted-by: "HM-2026-05-17-01"' in git(
+        repo, "show", "main:deploy/appointments-api/deployment.yaml")
+    assert git(repo, "status", "--porcelain") == ""  # the checked-out main followed the merge
+
+    # the alert resolves: validation evidence closes the chain
+    resolved = grafana_payload()
+    resolved["status"] = "resolved"
+    resolved["alerts"][0].update(status="resolved", endsAt="2026-05-17T09:05:00Z")
+    run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "resolved.json", resolved))
+    assert run.out.strip() == f"VALIDATED incident={ID} pull=#1"
+
+    assert chain(repo).reached == audit.CHAIN
+    assert cli("audit", "verify", ID, "--repo", repo).code == 0
+    run = cli("audit", ID, "--repo", repo)
+    assert "audit_trace_coverage=1" in run.out and "integrity: intact" in run.out
+    assert cli("replay", ID, "--repo", repo).code == 0
+
+
+def test_duplicate_alert_from_any_source_adds_to_the_incident(cli, repo: Path):
+    assert cli("open", "--repo", repo, "--pagerduty", FIXTURES / "webhook_pagerduty.json").code == 0
+    head = git(repo, "rev-parse", BRANCH)
+    run = cli("open", "--repo", repo, "--pagerduty", FIXTURES / "webhook_pagerduty.json")
+    assert run.out.strip() == f"DUPLICATE incident={ID} pull=#1"
+    assert git(repo, "rev-parse", BRANCH) == head
+    run = cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json")
+    assert run.out.strip() == f"UPDATED incident={ID} pull=#1"
+    event = json.loads(git(repo, "show", f"{BRANCH}:incidents/{ID}/event.json"))
+    assert sorted(event["source_refs"]) == ["grafana", "pagerduty"] and event["pod"] == "api-7b4"
+    assert git(repo, "branch", "--list", "incident/*").split() == [BRANCH]
+    assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 1
+
+
+def test_audit_coverage_blocker_stops_at_readiness(cli, repo: Path):
+    open_seed(cli, repo)
+    human_commit(repo, BRANCH, {f"incidents/{ID}/notes.md": "discussed in chat\n"})
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1
+    assert any(r.startswith("audit_trace_coverage=0.9") and r.endswith("< 1.0") for r in run.err.splitlines())
+    view = chain(repo)
+    assert view.broken_at == "readiness" and view.reached[-1] == "commit"
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 1
+    assert "readiness check has not succeeded on head" in cli("check", "dry-run", ID, "--repo", repo).err
+
+
+def test_stateful_without_backup_stops_at_readiness(cli, repo: Path):
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
+    run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload))
+    assert run.code == 0, run.err
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1
+    assert "stateful workload without verified backup" in run.err.splitlines()
+    assert chain(repo).broken_at == "readiness"
+
+
+def test_forbidden_action_in_plan_blocks(cli, repo: Path):
+    open_seed(cli, repo)
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md").replace("action: restart_pod",
+                                                                        "action: delete_namespace")
+    human_commit(repo, BRANCH, {f"incidents/{ID}/plan.md": plan})
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1
+    assert "security=0: forbidden at any total" in run.err.splitlines()
+    assert chain(repo).broken_at == "readiness"
+
+
+def test_smuggled_manifest_change_blocks_dry_run_naming_the_file(cli, repo: Path):
+    open_seed(cli, repo)
+    # Mallory deletes a namespace manifest and forges the audit entry that would hide her commit.
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    ws = Workspace(LocalForge(repo))
+    trace.record(ws, ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    readiness = cli("check", "readiness", ID, "--repo", repo)
+    assert readiness.code == 0, readiness.err  # 24/25: only "change equals rendering" is missed
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert ("BLOCK: deploy/appointments-db/namespace.yaml: deleted, not part of the planned action restart_pod"
+            in run.err.splitlines())
+    assert chain(repo).broken_at == "dry_run"
+    assert cli("merge", ID, "--repo", repo).code == 1
+
+
+def test_new_commit_makes_checks_stale(cli, repo: Path):
+    open_seed(cli, repo)
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    # a later alert with new metric context adds a commit: the readiness check was for the old head
+    later = grafana_payload()
+    later["alerts"][0]["values"]["memory_percent"] = 97
+    later["alerts"][0]["fingerprint"] = "6f2c1a9e4b7d3c05"
+    run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "later.json", later))
+    assert run.out.strip() == f"UPDATED incident={ID} pull=#1"
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    head = git(repo, "rev-parse", BRANCH).strip()
+    assert f"readiness check has not succeeded on head {head[:12]}" in run.err
+    assert chain(repo).broken_at == "dry_run"
+    # run the checks again on the new head and the chain goes on
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+
+
+def test_merge_without_approval_is_refused(cli, repo: Path):
+    open_seed(cli, repo)
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    run = cli("merge", ID, "--repo", repo)
+    assert run.code == 1
+    assert "no approval from a code owner" in run.err
+    assert chain(repo).broken_at == "review"
+    # the bot and a non-owner cannot approve
+    assert "the bot cannot approve its own pull request" in cli("approve", ID, "--repo", repo,
+                                                                "--reviewer", "incident-bot").err
+    assert "reviewer is not a code owner" in cli("approve", ID, "--repo", repo, "--reviewer", "@carol").err
+    assert cli("merge", ID, "--repo", repo).code == 1
+    assert git(repo, "rev-parse", "main") == git(repo, "rev-parse", "main")  # unchanged
+    assert "restarted-by" not in git(repo, "show", "main:deploy/appointments-api/deployment.yaml")
+
+
+def test_emergency_stop_blocks_every_dry_run_until_lifted(cli, repo: Path):
+    open_seed(cli, repo)
+    stop = "engaged: true\nreason: change freeze during the database migration\n"
+    (repo / "policies/emergency_stop.yaml").write_text(stop)
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert "BLOCK: emergency stop engaged (change freeze during the database migration)" in run.err
+    (repo / "policies/emergency_stop.yaml").write_text("engaged: false\nreason: ''\n")
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "lift the emergency stop")
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+
+
+def test_semi_manual_needs_an_explicit_action_approval(cli, repo: Path):
+    # a spec without constraints and acceptance criteria scores 22/25: semi-manual under the default profile
+    spec = repo / "specs/high_memory_usage/specify.md"
+    text = spec.read_text()
+    spec.write_text(text[: text.index("## Constraints")])
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "a thinner spec")
+    open_seed(cli, repo)
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert (run.code, run.out.strip()) == (3, f"SEMI-MANUAL incident={ID} score=22/25")
+    assert "readiness check has not succeeded" in cli("check", "dry-run", ID, "--repo", repo).err
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@bob", "--action", "scale_up_replicas_one").code == 1
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@bob", "--action", "restart_pod").code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    assert cli("merge", ID, "--repo", repo).code == 0
+
+
+def test_rollback_opens_a_revert_pull_request(cli, repo: Path):
+    open_seed(cli, repo)
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo).code == 0
+    assert cli("rollback", "HM-2026-05-17-02", "--repo", repo).code == 1
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 0 and run.out.startswith(f"ROLLBACK incident={ID} pull=#2")
+    diff = git(repo, "diff", "main...rollback/" + ID)
+    assert '-        incident-bot.dev/restarted-by: "HM-2026-05-17-01"' in diff
+
+
+def test_unclassified_alert_opens_nothing(cli, repo: Path):
+    run = cli("open", "--repo", repo, "--alertmanager", FIXTURES / "vendor" / "alertmanager_v4.json")
+    assert run.code == 0
+    assert run.out.startswith("SKIPPED incident=UN-2020-02-06-01")
+    assert git(repo, "branch", "--list", "incident/*") == ""
