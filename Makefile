@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(BIN)/python -m bot.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
+	$(BIN)/ruff check bot tests $(wildcard bench)
 	$(BIN)/mypy
 
 test: lint
