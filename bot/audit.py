@@ -50,7 +50,7 @@ class AuditEntry:
 def append(entries: list[AuditEntry], incident_id: str, step: str, status: str, at: str,
            evidence: dict[str, Any]) -> AuditEntry:
     """The next entry of the chain (not yet stored)."""
-    if step not in CHAIN and step not in ("rollback", "webhook_duplicate"):
+    if step not in CHAIN and step not in ("rollback", "sync"):
         raise ValueError(f"unknown audit step {step!r}")
     prev = entries[-1].hash if entries else GENESIS
     seq = entries[-1].seq + 1 if entries else 1

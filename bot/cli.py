@@ -180,16 +180,18 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     if args.check == "readiness":
-        gate = gates.check_readiness(ws, args.incident_id, args.profile)
-        _out(gate.line())
-        for reason in gate.reasons:
-            _err(reason)
-        return gate.exit_code
-    result = gates.check_dry_run(ws, args.incident_id)
-    _out(f"{result.line()} incident={args.incident_id}")
-    for reason in result.reasons:
+        gate, summary = gates.check_readiness(ws, args.incident_id, args.profile)
+        line, reasons, code = gate.line(), gate.reasons, gate.exit_code
+    else:
+        result, summary = gates.check_dry_run(ws, args.incident_id)
+        line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as handle:  # $GITHUB_STEP_SUMMARY is appended to
+            handle.write(summary + "\n")
+    _out(line)
+    for reason in reasons:
         _err(reason)
-    return result.exit_code
+    return code
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
@@ -209,6 +211,14 @@ def cmd_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_post_merge(args: argparse.Namespace) -> int:
+    from bot.review import post_merge
+
+    for incident_id in post_merge(_workspace(args), args.commit, args.argocd_url):
+        _out(f"SYNCED incident={incident_id} commit={args.commit[:12]} (Argo CD syncs {args.argocd_url or 'main'})")
+    return 0
+
+
 def cmd_rollback(args: argparse.Namespace) -> int:
     from bot.review import rollback
 
@@ -222,13 +232,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from bot.workspace import incident_branch
 
     ws = _workspace(args)
-    entries = trace.entries(ws, args.incident_id)
+    stored = trace.entries(ws, args.incident_id)
+    entries = trace.current(ws, args.incident_id)
     if not entries:
         raise InputError(args.incident_id, "incident_id", "no audit trace for this incident")
-    result = audit.verify(entries, trace.anchors(ws, args.incident_id))
+    result = audit.verify(stored, trace.anchors(ws, args.incident_id))
     if args.audit_command == "verify":
         if result.ok:
-            _out(f"VERIFIED incident={args.incident_id} entries={len(entries)} head={result.head[:16]}")
+            _out(f"VERIFIED incident={args.incident_id} entries={len(stored)} head={result.head[:16]}")
             return 0
         _out(f"TAMPERED incident={args.incident_id}")
         for problem in result.problems:
@@ -240,7 +251,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
     for e in entries:
         pointer = e.evidence.get("commit") or e.evidence.get("head") or ""
         reasons = "; ".join(e.evidence.get("reasons", []))
-        _out(f"{e.seq:3d} {e.at} {e.step:26s} {e.status:8s} {str(pointer)[:12]:12s} {reasons}".rstrip())
+        state = e.status if e.seq <= len(stored) else f"{e.status}*"
+        _out(f"{e.seq:3d} {e.at} {e.step:26s} {state:8s} {str(pointer)[:12]:12s} {reasons}".rstrip())
+    if len(entries) > len(stored):
+        _out("  * implied by the bot's phase commits; stored with the next audit write")
     chain = audit.view(entries)
     _out(f"chain: {audit.text_chain(chain)}")
     _out(f"audit_trace_coverage={coverage:g}" + (f" (missing: {'; '.join(missing)})" if missing else ""))
@@ -336,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("incident_id")
         p.add_argument("--repo", help="repository (default: the current directory)")
         p.add_argument("--profile", help="risk profile from policies/readiness.yaml")
+        p.add_argument("--summary", metavar="FILE", help="append the check's Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
         p.set_defaults(func=cmd_check)
 
     p = command("approve", cmd_approve, "record a code owner's approval of the incident pull request head")
@@ -345,6 +360,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("merge", cmd_merge, "merge once both checks passed on the head and a code owner approved")
     p.add_argument("incident_id")
+
+    p = command("post-merge", cmd_post_merge, "after a merge to main: record the merge and the Argo CD sync")
+    p.add_argument("--commit", required=True, help="the merge commit on the default branch")
+    p.add_argument("--argocd-url", default="", help="link to the Argo CD application that syncs deploy/")
 
     p = command("rollback", cmd_rollback, "open a revert pull request for a merged remediation")
     p.add_argument("incident_id")

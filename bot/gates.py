@@ -86,7 +86,9 @@ def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
     return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
 
 
-def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None) -> readiness.GateResult:
+def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None
+                    ) -> tuple[readiness.GateResult, str]:
+    """Run the gate on the pull request head; record the check and the audit entry. (result, Markdown)"""
     s = subject(ws, incident_id)
     lifecycle.require("check_readiness", {"pull_open": s.pull.state == "open"}, s.head)
     base = ws.forge.head(ws.main)
@@ -96,12 +98,11 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None)
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path,
     }, extra_files={path: canonical_json(ready.to_dict())})
-    chain = audit.view(trace.entries(ws, incident_id))
-    ws.forge.record_check(s.head, "readiness", CONCLUSION[gate.verdict], gate.line(),
-                          readiness_markdown(gate, points, chain))
+    summary = readiness_markdown(gate, points, audit.view(trace.entries(ws, incident_id)))
+    ws.forge.record_check(s.head, "readiness", CONCLUSION[gate.verdict], gate.line(), summary)
     if gate.verdict == readiness.SEMI_MANUAL:
         ws.forge.update_pull(s.pull.number, labels=("semi-manual",))
-    return gate
+    return gate, summary
 
 
 def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
@@ -119,8 +120,9 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
     commits = ws.forge.commits(ws.main, s.head)
     anchors = trace.anchors(ws, s.incident_id)
     if entries is None:
-        entries = trace.entries(ws, s.incident_id)
-    verification = audit.verify(entries, anchors[: len(entries)])
+        entries = trace.current(ws, s.incident_id)  # stored + implied by the bot's phase commits
+    stored = entries[: len(anchors)]
+    verification = audit.verify(stored, anchors[: len(stored)])
     coverage, missing = audit.coverage(entries, [c.sha for c in commits])
     action = str(s.plan.get("action"))
     spec_path = policy.incident_types.types[event["type"]].spec if event.get("type") in policy.incident_types.types \
@@ -201,7 +203,8 @@ def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, st
     return result, unified_diff(ws, s, head_files)
 
 
-def check_dry_run(ws: Workspace, incident_id: str) -> dryrun.DryRunResult:
+def check_dry_run(ws: Workspace, incident_id: str) -> tuple[dryrun.DryRunResult, str]:
+    """Refused unless the gate allows it on the head SHA; record the check and the audit entry."""
     s = subject(ws, incident_id)
     facts = {"pull_open": s.pull.state == "open", "gate_allows_dry_run": gate_allows_dry_run(ws, s)}
     try:
@@ -215,10 +218,10 @@ def check_dry_run(ws: Workspace, incident_id: str) -> dryrun.DryRunResult:
         "commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict, "action": result.action,
         "reasons": list(result.reasons),
     })
-    chain = audit.view(trace.entries(ws, incident_id))
+    summary = dry_run_markdown(result, diff, audit.view(trace.entries(ws, incident_id)))
     ws.forge.record_check(s.head, "dry-run", "success" if result.verdict == "PASS" else "failure", result.line(),
-                          dry_run_markdown(result, diff, chain))
-    return result
+                          summary)
+    return result, summary
 
 
 def unified_diff(ws: Workspace, s: Subject, head_files: dict[str, str | None]) -> str:

@@ -20,15 +20,6 @@ from bot.redact import redact
 from bot.report import pull_body
 from bot.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
 
-PHASE_STEP = {
-    "received": "webhook_received",
-    "normalized": "incident_event_normalized",
-    "specify": "specify",
-    "plan": "spec_diff_created",
-    "tasks": "spec_diff_created",
-    "implement": "spec_diff_created",
-}
-
 
 @dataclass(frozen=True)
 class Opened:
@@ -89,10 +80,6 @@ def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dic
         except RefConflict:
             continue  # a racer created or moved the branch: look again
         pull = _ensure_pull(ws, incident_id)
-        reconcile(ws, incident_id, pull)
-        if not changed:
-            trace.record(ws, incident_id, "webhook_received", "ok",
-                         {"duplicate": True, "files": sorted(sources), "pull": pull})
         outcome = "duplicate" if not changed else ("updated" if known else "opened")
         return Opened(incident_id, outcome, pull)
     raise RuleRefusal(f"could not open {event['incident_key']}: the incident branch kept moving")
@@ -133,10 +120,11 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
             (current if path.startswith(d) else deploy_at_head)[path] = text
         committed = True
 
-    commit("received", {f"{d}/sources/{n}": t for n, t in sources.items()}, "Alert sources as received, redacted.")
-    recorded = {p: t for p, t in current.items() if p.startswith(f"{d}/sources/")}
+    received = {f"{d}/sources/{n}": t for n, t in sources.items()}
+    recorded = {p: t for p, t in {**current, **received}.items() if p.startswith(f"{d}/sources/")}
     event = renormalize(recorded, policy, incident_id, key) or {**event, "incident_id": incident_id}
-    commit("normalized", {f"{d}/event.json": canonical_json(event)}, "The normalized incident_event.")
+    commit("received", {**received, f"{d}/event.json": canonical_json(event)},
+           "Alert sources as received (redacted) and the normalized incident_event.")
 
     itype = policy.incident_types.types[event["type"]]
     spec = ws.spec(itype.spec)
@@ -175,26 +163,9 @@ def _ensure_pull(ws: Workspace, incident_id: str) -> int:
     pull = ws.forge.find_pull(branch)
     from bot.audit import view
 
-    body = pull_body(incident_id, event, files, plan, view(trace.entries(ws, incident_id)))
+    body = pull_body(incident_id, event, files, plan, view(trace.current(ws, incident_id)))
     if pull is None or pull.state != "open":
         pull = ws.forge.open_pull(branch, f"{incident_id}: {event['type']} on {event['service']}", body, labels)
     if pull.body != body:
         ws.forge.update_pull(pull.number, body=body, labels=labels)
     return pull.number
-
-
-def reconcile(ws: Workspace, incident_id: str, pull: int) -> None:
-    """Give every phase commit of the branch its audit entry (after a crash too), then the `commit` step."""
-    branch = incident_branch(incident_id)
-    traced = {e.evidence.get("commit") for e in trace.entries(ws, incident_id)}
-    commits = ws.forge.commits(ws.main, branch)
-    for c in commits:
-        phase = c.trailers.get("Phase", "")
-        if c.sha in traced or phase not in PHASE_STEP:
-            continue
-        files = [line[2:] for line in c.message.splitlines() if line.startswith("- ")]
-        trace.record(ws, incident_id, PHASE_STEP[phase], "ok", {"commit": c.sha, "phase": phase, "files": files})
-    head = ws.forge.head(branch)
-    entries = trace.entries(ws, incident_id)
-    if not any(e.step == "commit" and e.evidence.get("head") == head for e in entries):
-        trace.record(ws, incident_id, "commit", "ok", {"head": head, "pull": pull, "branch": branch})

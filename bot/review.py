@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from bot import codeowners, lifecycle, trace
 from bot.errors import IllegalTransition, RuleRefusal
 from bot.forge.base import RefConflict, Review
@@ -108,3 +110,28 @@ def rollback(ws: Workspace, incident_id: str) -> int:
     opened = ws.forge.open_pull(branch, f"Rollback {incident_id}", body, ("rollback",))
     trace.record(ws, incident_id, "rollback", "ok", {"commit": head, "pull": opened.number, "reverts": pull.merge_sha})
     return opened.number
+
+
+_MERGED_BRANCH = re.compile(r"incident/([A-Z]{2,4}-\d{4}-\d{2}-\d{2}-\d{2,})")
+
+
+def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[str]:
+    """Record `merge` (when it happened outside `incident-bot merge`, e.g. in the GitHub UI) and the
+    Argo CD sync for every incident the commit merged; return their ids."""
+    info = ws.forge.get_commit(commit)
+    ids = set(_MERGED_BRANCH.findall(info.message))
+    if "Incident-Id" in info.trailers and info.trailers.get("Phase") == "merge":
+        ids.add(info.trailers["Incident-Id"])
+    done = []
+    for incident_id in sorted(ids):
+        pull = ws.forge.find_pull(incident_branch(incident_id))
+        if pull is None or pull.merge_sha != info.sha:
+            continue
+        merges = [e for e in trace.entries(ws, incident_id) if e.step == "merge" and e.status == "ok"]
+        if not any(e.evidence.get("commit") == info.sha for e in merges):
+            trace.record(ws, incident_id, "merge", "ok", {"commit": info.sha, "head": pull.head_sha,
+                                                           "pull": pull.number, "merged": "outside incident-bot"})
+        trace.record(ws, incident_id, "sync", "ok", {"commit": info.sha, "argocd": argocd_url or None,
+                                                      "note": "Argo CD automated sync applies main's deploy/"})
+        done.append(incident_id)
+    return done

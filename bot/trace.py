@@ -1,7 +1,10 @@
-"""Audit storage: `incidents/<id>/audit.jsonl` on branch `audit/<id>`, one commit per entry.
+"""Audit storage: `incidents/<id>/audit.jsonl` on branch `audit/<id>`, one commit per write.
 
-Each commit carries the entry's hash as an `Audit-Hash:` trailer, so rewriting the file without
-rewriting the branch history (which branch protection forbids) is detected by `audit verify`.
+Phase commits on the incident branch describe themselves (trailers, file list, bot authorship); the
+trace *implies* their entries (`pending`) and every write materializes them first, in commit order,
+with the commit's own timestamp, so the trace is the same whether an entry was written at once or
+after a crash. Each audit commit carries its entries' hashes as `Audit-Hash:` trailers, so rewriting
+the file without rewriting the branch history (which branch protection forbids) is detected.
 """
 
 from __future__ import annotations
@@ -11,7 +14,17 @@ from typing import Any
 from bot import audit
 from bot.audit import AuditEntry, Verification
 from bot.forge.base import RefConflict
-from bot.workspace import Workspace, incident_dir
+from bot.workspace import Workspace, incident_branch, incident_dir
+
+# The audit steps a phase commit stands for (issue 4: sources and event are one phase).
+PHASE_STEPS = {
+    "received": ("webhook_received", "incident_event_normalized"),
+    "specify": ("specify",),
+    "plan": ("spec_diff_created",),
+    "tasks": ("spec_diff_created",),
+    "implement": ("spec_diff_created",),
+}
+Item = tuple[str, str, dict[str, Any], str | None]  # step, status, evidence, at (None: now)
 
 
 def audit_branch(incident_id: str) -> str:
@@ -23,36 +36,93 @@ def audit_path(incident_id: str) -> str:
 
 
 def entries(ws: Workspace, incident_id: str) -> list[AuditEntry]:
+    """The stored entries."""
     text = ws.forge.read(audit_branch(incident_id), audit_path(incident_id))
     return audit.parse(text or "", audit_path(incident_id))
 
 
+def pending(ws: Workspace, incident_id: str, stored: list[AuditEntry]) -> list[Item]:
+    """Entries the bot's phase commits and the open pull request imply and the trace lacks."""
+    branch = incident_branch(incident_id)
+    head = ws.forge.head(branch)
+    if head is None:
+        return []
+    traced = {e.evidence.get("commit") for e in stored}
+    items: list[Item] = []
+    last_at = None
+    for c in ws.forge.commits(ws.main, branch):
+        phase = c.trailers.get("Phase", "")
+        if c.sha in traced or phase not in PHASE_STEPS or c.author != ws.forge.bot_identity:
+            continue
+        files = [line[2:] for line in c.message.splitlines() if line.startswith("- ")]
+        for step in PHASE_STEPS[phase]:
+            items.append((step, "ok", {"commit": c.sha, "phase": phase, "files": files}, c.date))
+        last_at = c.date
+    pull = ws.forge.find_pull(branch)
+    if pull is not None and pull.state == "open" and not any(
+        e.step == "commit" and e.evidence.get("head") == head for e in stored
+    ):
+        items.append(("commit", "ok", {"head": head, "pull": pull.number, "branch": branch}, last_at))
+    return items
+
+
+def current(ws: Workspace, incident_id: str) -> list[AuditEntry]:
+    """Stored entries followed by the pending ones, exactly as the next write will store them."""
+    stored = entries(ws, incident_id)
+    return _extend(stored, incident_id, pending(ws, incident_id, stored), ws.clock())
+
+
+def _extend(stored: list[AuditEntry], incident_id: str, items: list[Item], now: str) -> list[AuditEntry]:
+    out = list(stored)
+    for step, status, evidence, at in items:
+        out.append(audit.append(out, incident_id, step, status, at or now, evidence))
+    return out
+
+
 def record(ws: Workspace, incident_id: str, step: str, status: str, evidence: dict[str, Any],
            extra_files: dict[str, str] | None = None) -> AuditEntry:
-    """Append one entry (and optional evidence files) to the incident's audit branch, race-safe."""
+    """Append one entry (after the pending ones) with optional evidence files, in one commit, race-safe."""
+    return record_many(ws, incident_id, [(step, status, evidence, None)], extra_files)[-1]
+
+
+def reconcile(ws: Workspace, incident_id: str) -> list[AuditEntry]:
+    """Store the pending entries, if any."""
+    return record_many(ws, incident_id, [], None)
+
+
+def record_many(ws: Workspace, incident_id: str, items: list[Item],
+                extra_files: dict[str, str] | None) -> list[AuditEntry]:
     branch = audit_branch(incident_id)
     for _ in range(30):
         head = ws.forge.head(branch)
-        current = entries(ws, incident_id) if head else []
-        entry = audit.append(current, incident_id, step, status, ws.clock(), evidence)
-        files = {audit_path(incident_id): audit.serialize([*current, entry]), **(extra_files or {})}
-        message = (f"audit {incident_id}: {entry.seq} {step} {status}\n\n"
-                   f"Incident-Id: {incident_id}\nAudit-Seq: {entry.seq}\nAudit-Hash: {entry.hash}\n")
+        stored = entries(ws, incident_id) if head else []
+        now = ws.clock()
+        written = _extend(stored, incident_id, [*pending(ws, incident_id, stored), *items], now)
+        new = written[len(stored):]
+        if not new:
+            return []
+        files = {audit_path(incident_id): audit.serialize(written), **(extra_files or {})}
+        message = (f"audit {incident_id}: " + ", ".join(f"{e.seq} {e.step} {e.status}" for e in new) + "\n\n"
+                   f"Incident-Id: {incident_id}\n" + "".join(f"Audit-Hash: {e.hash}\n" for e in new))
         parent = head or ws.forge.head(ws.main)
         assert parent is not None
         try:
             ws.forge.commit(branch, parent, files, message, create=head is None)
-            return entry
+            return new
         except RefConflict:
             continue
     raise RefConflict(f"could not append to {branch}: too much contention")
 
 
 def anchors(ws: Workspace, incident_id: str) -> list[str]:
+    """Every entry hash the audit branch history recorded, oldest first."""
     branch = audit_branch(incident_id)
     if ws.forge.head(branch) is None:
         return []
-    return [c.trailers["Audit-Hash"] for c in ws.forge.commits(ws.main, branch) if "Audit-Hash" in c.trailers]
+    found = []
+    for c in ws.forge.commits(ws.main, branch):
+        found += [line.split(": ", 1)[1] for line in c.message.splitlines() if line.startswith("Audit-Hash: ")]
+    return found
 
 
 def verify(ws: Workspace, incident_id: str) -> Verification:

@@ -35,7 +35,7 @@ def test_seed_case_end_to_end(cli, repo: Path):
     open_seed(cli, repo)
     # one commit per phase, each with the trailers
     log = git(repo, "log", "--reverse", "--format=%(trailers:key=Phase,valueonly)", f"main..{BRANCH}").split()
-    assert log == ["received", "normalized", "specify", "plan", "tasks", "implement"]
+    assert log == ["received", "specify", "plan", "tasks", "implement"]
     assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy").split() == [
         "deploy/appointments-api/deployment.yaml"]
     plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md")
@@ -215,3 +215,26 @@ def test_unclassified_alert_opens_nothing(cli, repo: Path):
     assert run.code == 0
     assert run.out.startswith("SKIPPED incident=UN-2020-02-06-01")
     assert git(repo, "branch", "--list", "incident/*") == ""
+
+
+def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Path, tmp_path: Path):
+    open_seed(cli, repo)
+    summary = tmp_path / "step-summary.md"
+    assert cli("check", "readiness", ID, "--repo", repo, "--summary", summary).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo, "--summary", summary).code == 0
+    text = summary.read_text()
+    assert "| **Total** | **25/25** |" in text and "```mermaid" in text and "```diff" in text
+    head = git(repo, "rev-parse", BRANCH).strip()
+    notes = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", head))
+    assert notes["readiness"]["summary"] in text  # the job summary is the check run's own Markdown
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@bob").code == 0
+    assert cli("merge", ID, "--repo", repo).code == 0
+    merge = git(repo, "rev-parse", "main").strip()
+    run = cli("post-merge", "--repo", repo, "--commit", merge, "--argocd-url", "https://argocd.example.com/applications/gitops")
+    assert run.out.strip().startswith(f"SYNCED incident={ID} commit={merge[:12]}")
+    steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
+    assert steps[-2:] == ["merge", "sync"]
+    # running it again (a re-delivered push event) adds no second merge entry
+    cli("post-merge", "--repo", repo, "--commit", merge)
+    steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
+    assert steps.count("merge") == 1

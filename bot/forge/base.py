@@ -21,6 +21,7 @@ class Commit:
     message: str
     trailers: dict[str, str]
     author: str
+    date: str  # committer date, UTC, RFC 3339 with Z
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,8 @@ class Forge(Protocol):
     def changed_paths(self, base: str, head: str) -> dict[str, str]:
         """Paths changed from the merge base of `base` and `head` to `head`: {path: A|M|D}."""
         ...
+
+    def get_commit(self, sha: str) -> Commit: ...
 
     def commits(self, base: str, head: str) -> list[Commit]:
         """Commits reachable from `head` and not from `base`, oldest first."""

@@ -17,6 +17,7 @@ import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,12 +134,22 @@ class LocalForge:
         parts = [p for p in out.split("\0") if p]
         return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}
 
+    def get_commit(self, sha: str) -> Commit:
+        found = self._log("-1", self._ref(sha))
+        if not found:
+            raise InputError("commit", sha, "no such commit")
+        return found[0]
+
     def commits(self, base: str, head: str) -> list[Commit]:
-        out = self._git("log", "--reverse", "-z", "--format=%H%x1f%an%x1f%B", f"{self._ref(base)}..{self._ref(head)}")
+        return self._log("--reverse", f"{self._ref(base)}..{self._ref(head)}")
+
+    def _log(self, *args: str) -> list[Commit]:
+        out = self._git("log", "-z", "--format=%H%x1f%an%x1f%ct%x1f%B", *args)
         found = []
         for record in filter(None, out.split("\0")):
-            sha, author, message = record.strip("\n").split("\x1f", 2)
-            found.append(Commit(sha, message, parse_trailers(message), author))
+            sha, author, stamp, message = record.strip("\n").split("\x1f", 3)
+            date = datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            found.append(Commit(sha, message, parse_trailers(message), author, date))
         return found
 
     def commit(
