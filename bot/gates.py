@@ -181,9 +181,8 @@ def gate_allows_dry_run(ws: Workspace, s: Subject) -> bool:
 
 
 def action_approved(ws: Workspace, s: Subject) -> bool:
-    pull = ws.forge.find_pull(s.pull.branch) or s.pull
     return any(r.sha == s.head and r.approves_action == s.plan.get("action") and r.reviewer != ws.forge.bot_identity
-               for r in pull.reviews)
+               for r in ws.forge.reviews(s.pull.number))
 
 
 def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, str]:

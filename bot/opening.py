@@ -1,7 +1,10 @@
 """`open`: an incident becomes a branch with one commit per SDD phase and a pull request.
 
-Every phase is recomputed from the recorded sources and committed only if its files differ, so a
-re-run (after a crash between any two phases, or for a duplicate alert) converges to the same branch.
+Every phase is recomputed from the recorded sources and the desired state; only phases whose files
+differ get a commit, and the branch moves once, after the last one (compare-and-swap). A re-run after a
+crash, a duplicate delivery or a racing process therefore converges to the same branch. Reads of the
+default branch come from the forge's view of it (a local checkout in CI), so opening an incident on
+GitHub costs a fixed, small number of API requests (see bench/).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot import artifacts, manifests, trace
+from bot import artifacts, audit, codeowners, manifests, trace
 from bot.errors import RuleRefusal
 from bot.forge.base import RefConflict
 from bot.loader import canonical_json
@@ -19,6 +22,8 @@ from bot.policy import Policy
 from bot.redact import redact
 from bot.report import pull_body
 from bot.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
+
+Phase = tuple[str, dict[str, str], str]  # name, files, why
 
 
 @dataclass(frozen=True)
@@ -44,43 +49,54 @@ def open_incidents(ws: Workspace, payloads: dict[str, tuple[Any, str]]) -> list[
     return [_open_one(ws, policy, event, sources) for event in events]
 
 
-def _known_incident(ws: Workspace, event: dict[str, Any]) -> str | None:
-    stem = event["incident_id"].rsplit("-", 1)[0]
-    for branch in ws.forge.branches(f"incident/{stem}-"):
+@dataclass(frozen=True)
+class _Found:
+    incident_id: str
+    head: str
+    has_sources: bool  # every delivered source file is already on the branch
+
+
+def _find(ws: Workspace, event: dict[str, Any], branches: dict[str, str], sources: dict[str, str]) -> _Found | None:
+    """The incident this event belongs to: a branch holding this very delivery, or the same key."""
+    for branch, head in sorted(branches.items()):
         incident_id = branch.split("/", 1)[1]
-        text = ws.forge.read(branch, f"{incident_dir(incident_id)}/event.json")
-        if text is not None:
-            keys = {json.loads(text).get("incident_key")}
-        else:  # interrupted before the event was committed: the phase commits carry the key
-            keys = {c.trailers.get("Incident-Key") for c in ws.forge.commits(ws.main, branch)}
-        if event["incident_key"] in keys:
-            return incident_id
+        d = incident_dir(incident_id)
+        held = [ws.forge.read(head, f"{d}/sources/{name}") is not None for name in sorted(sources)]
+        if any(held):
+            return _Found(incident_id, head, all(held))
+        text = ws.forge.read(head, f"{d}/event.json")
+        if text is not None and json.loads(text).get("incident_key") == event["incident_key"]:
+            return _Found(incident_id, head, False)
     return None
-
-
-def _next_id(ws: Workspace, event: dict[str, Any]) -> str:
-    stem = event["incident_id"].rsplit("-", 1)[0]
-    taken = [int(b.rsplit("-", 1)[1]) for b in ws.forge.branches(f"incident/{stem}-") if b.rsplit("-", 1)[1].isdigit()]
-    return f"{stem}-{max(taken, default=0) + 1:02d}"
 
 
 def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dict[str, str]) -> Opened:
     if event["type"] == policy.incident_types.unclassified.name:
         return Opened(event["incident_id"], "skipped", None,
                       f"alert {event['alertname']!r} matches no incident type in policies/incident_types.yaml")
+    stem = event["incident_id"].rsplit("-", 1)[0]
     for _ in range(10):
-        known = _known_incident(ws, event)
-        incident_id = known or _next_id(ws, event)
+        branches = ws.forge.branches(f"incident/{stem}-")
+        found = _find(ws, event, branches, sources)
         if event["status"] == "resolved":
-            if known is None:
-                return Opened(incident_id, "skipped", None, "resolved alert for no known incident")
-            return _validated(ws, incident_id, sources)
+            if found is None:
+                return Opened(event["incident_id"], "skipped", None, "resolved alert for no known incident")
+            return _validated(ws, found.incident_id, sources)
+        if found is not None and found.has_sources:
+            existing = ws.forge.find_pull(incident_branch(found.incident_id))
+            if existing is not None:
+                return Opened(found.incident_id, "duplicate", existing.number)
+        taken = [int(b.rsplit("-", 1)[1]) for b in branches if b.rsplit("-", 1)[1].isdigit()]
+        incident_id = found.incident_id if found else f"{stem}-{max(taken, default=0) + 1:02d}"
+        head = found.head if found else None
         try:
-            changed = _phases(ws, policy, incident_id, event, sources)
+            phases, summary = _phases(ws, policy, incident_id, event, sources, head)
+            if phases:
+                head = _commit(ws, incident_id, event["incident_key"], head, phases)
         except RefConflict:
             continue  # a racer created or moved the branch: look again
-        pull = _ensure_pull(ws, incident_id)
-        outcome = "duplicate" if not changed else ("updated" if known else "opened")
+        pull = _ensure_pull(ws, incident_id, summary, new=found is None)
+        outcome = "opened" if found is None else ("updated" if phases else "duplicate")
         return Opened(incident_id, outcome, pull)
     raise RuleRefusal(f"could not open {event['incident_key']}: the incident branch kept moving")
 
@@ -96,43 +112,43 @@ def _validated(ws: Workspace, incident_id: str, sources: dict[str, str]) -> Open
     return Opened(incident_id, "validated", pull.number if pull else None)
 
 
-def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str]) -> bool:
-    """Commit each phase whose files differ from the branch; True if anything was committed."""
-    branch = incident_branch(incident_id)
-    d = incident_dir(incident_id)
+def _commit(ws: Workspace, incident_id: str, key: str, head: str | None, phases: list[Phase]) -> str:
     base = ws.forge.head(ws.main)
     assert base is not None
-    head = ws.forge.head(branch)
-    current = ws.incident_files(head, incident_id) if head else {}
-    deploy_at_head = ws.deploy(head) if head else ws.deploy()
-    key = event["incident_key"]
-    committed = False
+    changes = [
+        (files, f"{incident_id}: {name}\n\n{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files))
+         + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {name}\n")
+        for name, files, why in phases
+    ]
+    return ws.forge.commit_chain(incident_branch(incident_id), head or base, changes, create=head is None)
 
-    def commit(phase: str, files: dict[str, str], what: str) -> None:
-        nonlocal head, committed
-        files = {p: t for p, t in files.items() if (current.get(p) if p.startswith(d) else deploy_at_head.get(p)) != t}
-        if not files:
-            return
-        message = (f"{incident_id}: {phase}\n\n{what}\n\n" + "".join(f"- {p}\n" for p in sorted(files))
-                   + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {phase}\n")
-        head = ws.forge.commit(branch, head or base, dict(files), message, create=head is None)
-        for path, text in files.items():
-            (current if path.startswith(d) else deploy_at_head)[path] = text
-        committed = True
+
+def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str],
+            head: str | None) -> tuple[list[Phase], dict[str, Any]]:
+    """The phases whose files differ from the branch at `head` (all of them for a new incident)."""
+    d = incident_dir(incident_id)
+    current = ws.incident_files(head, incident_id) if head else {}
+    deploy = ws.deploy()
+    deploy_at_head = ws.deploy(head) if head else deploy
+    phases: list[Phase] = []
+
+    def phase(name: str, files: dict[str, str], why: str) -> None:
+        changed = {p: t for p, t in files.items() if (current if p.startswith(d) else deploy_at_head).get(p) != t}
+        if changed:
+            phases.append((name, changed, why))
 
     received = {f"{d}/sources/{n}": t for n, t in sources.items()}
     recorded = {p: t for p, t in {**current, **received}.items() if p.startswith(f"{d}/sources/")}
-    event = renormalize(recorded, policy, incident_id, key) or {**event, "incident_id": incident_id}
-    commit("received", {**received, f"{d}/event.json": canonical_json(event)},
-           "Alert sources as received (redacted) and the normalized incident_event.")
+    event = renormalize(recorded, policy, incident_id, event["incident_key"]) or {**event, "incident_id": incident_id}
+    phase("received", {**received, f"{d}/event.json": canonical_json(event)},
+          "Alert sources as received (redacted) and the normalized incident_event.")
 
     itype = policy.incident_types.types[event["type"]]
     spec = ws.spec(itype.spec)
-    commit("specify", {f"{d}/specify.md": artifacts.render_specify(event, spec, itype.spec)},
-           f"Specify instantiated from {itype.spec}: WHY / WHAT / constraints, no command.")
+    phase("specify", {f"{d}/specify.md": artifacts.render_specify(event, spec, itype.spec)},
+          f"Specify instantiated from {itype.spec}: WHY / WHAT / constraints, no command.")
 
-    deploy = ws.deploy()
-    workload: dict[str, Any] | None = None
+    workload: dict[str, Any] = {}
     rendered: dict[str, str] = {}
     try:
         found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
@@ -143,29 +159,33 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
             rendered = manifests.render(deploy, found, choice.action.renders, incident_id)
     except RuleRefusal as exc:
         choice = artifacts.PlanChoice(None, {}, {"(workload)": [str(exc)]})
-    commit("plan", {f"{d}/plan.md": artifacts.render_plan(incident_id, choice, workload or {})},
-           "Plan: a strategy among the pre-approved actions whose preconditions hold.")
-    commit("tasks", {f"{d}/tasks.md": artifacts.render_tasks(incident_id, choice, sorted(rendered))},
-           "Tasks: idempotent steps, each with its radius.")
-    commit("implement", rendered, "The planned action rendered into the desired state under deploy/.")
-    return committed
+    plan_text = artifacts.render_plan(incident_id, choice, workload)
+    phase("plan", {f"{d}/plan.md": plan_text}, "Plan: a strategy among the pre-approved actions whose "
+          "preconditions hold.")
+    phase("tasks", {f"{d}/tasks.md": artifacts.render_tasks(incident_id, choice, sorted(rendered))},
+          "Tasks: idempotent steps, each with its radius.")
+    phase("implement", rendered, "The planned action rendered into the desired state under deploy/.")
+
+    files = sorted({*current, *received, f"{d}/event.json", f"{d}/specify.md", f"{d}/plan.md", f"{d}/tasks.md"})
+    summary = {"event": event, "files": files + sorted(rendered), "plan": artifacts.front_matter(plan_text, "plan"),
+               "changed": sorted({*rendered, *files})}
+    return phases, summary
 
 
-def _ensure_pull(ws: Workspace, incident_id: str) -> int:
+def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], *, new: bool) -> int:
+    """Open the pull request (labels, code-owner reviewers) or refresh its body; one call when nothing changed."""
     branch = incident_branch(incident_id)
-    event = ws.event(branch, incident_id)
-    files = sorted(ws.incident_files(branch, incident_id))
-    head = ws.forge.head(branch)
-    assert head is not None
-    files += sorted(p for p in ws.forge.changed_paths(ws.main, branch) if not p.startswith("incidents/"))
-    plan = artifacts.front_matter(ws.forge.read(branch, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
+    event = summary["event"]
     labels = (f"incident:{event['type']}", f"severity:{event['severity']}")
-    pull = ws.forge.find_pull(branch)
-    from bot.audit import view
-
-    body = pull_body(incident_id, event, files, plan, view(trace.current(ws, incident_id)))
+    chain = audit.ChainView(reached=audit.BEFORE_READINESS)
+    body = pull_body(incident_id, event, summary["files"], summary["plan"], chain)
+    rules = ws.codeowners()
+    bot = f"@{ws.forge.bot_identity}"
+    owners = sorted({o for p in summary["changed"] for o in codeowners.owners(rules, p)} - {bot})
+    title = f"{incident_id}: {event['type']} on {event['service']}"
+    pull = None if new else ws.forge.find_pull(branch)
     if pull is None or pull.state != "open":
-        pull = ws.forge.open_pull(branch, f"{incident_id}: {event['type']} on {event['service']}", body, labels)
+        return ws.forge.open_pull(branch, title, body, labels, tuple(owners)).number
     if pull.body != body:
         ws.forge.update_pull(pull.number, body=body, labels=labels)
     return pull.number

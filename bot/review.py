@@ -47,8 +47,8 @@ def approve(ws: Workspace, incident_id: str, reviewer: str, action: str | None =
 def merge_facts(ws: Workspace, s: Subject) -> dict[str, bool]:
     checks = ws.forge.checks(s.head)
     readiness = checks.get("readiness")
-    pull = ws.forge.find_pull(s.pull.branch) or s.pull
-    approvals = [r for r in pull.reviews if r.sha == s.head and r.state == "approved" and not _is_bot(ws, r.reviewer)]
+    approvals = [r for r in ws.forge.reviews(s.pull.number)
+                 if r.sha == s.head and r.state == "approved" and not _is_bot(ws, r.reviewer)]
     owners_ok = any(not _owner_problems(ws, s, r.reviewer) for r in approvals)
     semi = readiness is not None and readiness.conclusion == "action_required"
     return {
@@ -70,7 +70,7 @@ def merge(ws: Workspace, incident_id: str) -> str:
         raise
     message = (f"Merge {incident_id}: {s.plan.get('action')} (#{s.pull.number})\n\n"
                f"Incident-Id: {incident_id}\nPhase: merge\nReviewed-by: "
-               + ", ".join(sorted({r.reviewer for r in s.pull.reviews if r.sha == s.head})) + "\n")
+               + ", ".join(sorted({r.reviewer for r in ws.forge.reviews(s.pull.number) if r.sha == s.head})) + "\n")
     try:
         merged = ws.forge.merge(s.pull.number, s.head, message)
     except RefConflict as exc:
@@ -103,7 +103,7 @@ def rollback(ws: Workspace, incident_id: str) -> int:
         message = (f"Rollback {incident_id}: revert the deploy/ change of {pull.merge_sha[:12]}\n\n"
                    + "".join(f"- {p}\n" for p in sorted(files))
                    + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
-        head = ws.forge.commit(branch, base, files, message, create=True)
+        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
     body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "
             f"`{pull.merge_sha}` (#{pull.number}). Review it like the change itself; see "
             f"`{incident_dir(incident_id)}/plan.md` for the rollback the catalog promised.\n")

@@ -107,7 +107,7 @@ def record_many(ws: Workspace, incident_id: str, items: list[Item],
         parent = head or ws.forge.head(ws.main)
         assert parent is not None
         try:
-            ws.forge.commit(branch, parent, files, message, create=head is None)
+            ws.forge.commit_chain(branch, parent, [(files, message)], create=head is None)
             return new
         except RefConflict:
             continue

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import ForgeError
@@ -52,7 +52,7 @@ class PullRequest:
     head_sha: str
     merge_sha: str | None = None
     labels: tuple[str, ...] = ()
-    reviews: tuple[Review, ...] = field(default=())
+    requested_reviewers: tuple[str, ...] = ()
     url: str = ""
 
 
@@ -65,8 +65,8 @@ class Forge(Protocol):
 
     def head(self, branch: str) -> str | None: ...
 
-    def branches(self, prefix: str) -> list[str]:
-        """Names of the branches starting with `prefix` (e.g. `incident/HM-2026-05-17-`)."""
+    def branches(self, prefix: str) -> dict[str, str]:
+        """The branches starting with `prefix` (e.g. `incident/HM-2026-05-17-`) and their heads."""
         ...
 
     def read(self, ref: str, path: str) -> str | None: ...
@@ -83,10 +83,11 @@ class Forge(Protocol):
         """Commits reachable from `head` and not from `base`, oldest first."""
         ...
 
-    def commit(
-        self, branch: str, parent: str, files: Mapping[str, str | None], message: str, *, create: bool
+    def commit_chain(
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
     ) -> str:
-        """One commit of `files` (None deletes) on `parent`; moves or creates `branch` atomically.
+        """One commit per (files, message) on top of `parent` (None deletes a file), then ONE atomic
+        move (or creation) of `branch` to the last; returns it.
 
         Raises RefConflict if `create` and the branch exists, or if the branch no longer points at `parent`.
         """
@@ -94,8 +95,10 @@ class Forge(Protocol):
 
     def find_pull(self, branch: str) -> PullRequest | None: ...
 
-    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...]) -> PullRequest:
-        """Open a pull request into the default branch, or return the one already open for `branch`."""
+    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...],
+                  reviewers: tuple[str, ...] = ()) -> PullRequest:
+        """Open a pull request into the default branch with labels and requested reviewers (`@user` or
+        `@org/team`), or return the one already open for `branch`."""
         ...
 
     def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None: ...
@@ -105,6 +108,8 @@ class Forge(Protocol):
     def checks(self, sha: str) -> dict[str, Check]: ...
 
     def add_review(self, number: int, review: Review) -> None: ...
+
+    def reviews(self, number: int) -> tuple[Review, ...]: ...
 
     def merge(self, number: int, sha: str, message: str) -> str:
         """Merge the pull request if its head is still `sha`; return the merge commit."""

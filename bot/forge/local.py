@@ -15,7 +15,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,9 +104,11 @@ class LocalForge:
     def head(self, branch: str) -> str | None:
         return self._resolve(self._ref(branch))
 
-    def branches(self, prefix: str) -> list[str]:
-        out = self._git("for-each-ref", "--format=%(refname:short)", f"refs/heads/{prefix.rsplit('/', 1)[0]}")
-        return sorted(b for b in out.splitlines() if b.startswith(prefix))
+    def branches(self, prefix: str) -> dict[str, str]:
+        out = self._git("for-each-ref", "--format=%(refname:short) %(objectname)",
+                        f"refs/heads/{prefix.rsplit('/', 1)[0]}")
+        pairs = (line.split(" ", 1) for line in out.splitlines() if line)
+        return {name: sha for name, sha in pairs if name.startswith(prefix)}
 
     def read(self, ref: str, path: str) -> str | None:
         sha = self._resolve(self._ref(ref))
@@ -152,23 +154,20 @@ class LocalForge:
             found.append(Commit(sha, message, parse_trailers(message), author, date))
         return found
 
-    def commit(
-        self, branch: str, parent: str, files: Mapping[str, str | None], message: str, *, create: bool
+    def commit_chain(
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
     ) -> str:
         ref = self._ref(branch)
+        new = parent
         with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
             env = self._bot_env(GIT_INDEX_FILE=os.path.join(tmp, "index"))
             self._git("read-tree", parent, env=env)
-            lines = []
-            for path, text in sorted(files.items()):
-                if text is None:
-                    lines.append(f"0 {ZERO}\t{path}")
-                else:
-                    blob = self._blob(text)
-                    lines.append(f"100644 {blob}\t{path}")
-            self._git("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
-            tree = self._git("write-tree", env=env).strip()
-        new = self._git("commit-tree", tree, "-p", parent, stdin=message, env=self._bot_env()).strip()
+            for files, message in changes:
+                lines = [f"0 {ZERO}\t{path}" if text is None else f"100644 {self._blob(text)}\t{path}"
+                         for path, text in sorted(files.items())]
+                self._git("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
+                tree = self._git("write-tree", env=env).strip()
+                new = self._git("commit-tree", tree, "-p", new, stdin=message, env=self._bot_env()).strip()
         self._update_ref(ref, new, None if create else parent)
         self._sync_worktree(ref, parent if not create else None, new)
         return new
@@ -187,14 +186,20 @@ class LocalForge:
 
     def _load_pull(self, ref: str) -> PullRequest:
         data = json.loads(self.read(ref, "pull.json") or "{}")
-        reviews = tuple(Review(**r) for r in data.pop("reviews", []))
-        pull = PullRequest(**{**data, "labels": tuple(data.get("labels", ())), "reviews": reviews})
+        data.pop("reviews", None)
+        pull = PullRequest(**{**data, "labels": tuple(data.get("labels", ())),
+                              "requested_reviewers": tuple(data.get("requested_reviewers", ()))})
         head = self.head(pull.branch) if pull.state == "open" else None
         return replace(pull, head_sha=head or pull.head_sha)
 
-    def _save_pull(self, pull: PullRequest, *, create: bool) -> None:
+    def reviews(self, number: int) -> tuple[Review, ...]:
+        data = json.loads(self.read(f"{PULLS}{number}", "pull.json") or "{}")
+        return tuple(Review(**r) for r in data.get("reviews", []))
+
+    def _save_pull(self, pull: PullRequest, *, create: bool, reviews: tuple[Review, ...] | None = None) -> None:
         ref = f"{PULLS}{pull.number}"
-        data = asdict(pull)
+        kept = reviews if reviews is not None else (() if create else self.reviews(pull.number))
+        data = {**asdict(pull), "reviews": [asdict(r) for r in kept]}
         old = None if create else self._resolve(ref)
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
@@ -219,7 +224,8 @@ class LocalForge:
             raise InputError("pull request", str(number), "no such pull request")
         return self._load_pull(f"{PULLS}{number}")
 
-    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...]) -> PullRequest:
+    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...],
+                  reviewers: tuple[str, ...] = ()) -> PullRequest:
         for _ in range(20):
             existing = self.find_pull(branch)
             if existing is not None and existing.state == "open":
@@ -230,7 +236,8 @@ class LocalForge:
             if head is None:
                 raise ForgeError(f"branch {branch} does not exist")
             pull = PullRequest(number, branch, self.default_branch, title, body, "open", head,
-                               labels=tuple(sorted(set(labels))), url=f"local:{self.path}#pull/{number}")
+                               labels=tuple(sorted(set(labels))), requested_reviewers=tuple(sorted(set(reviewers))),
+                               url=f"local:{self.path}#pull/{number}")
             try:
                 self._save_pull(pull, create=True)
             except RefConflict:
@@ -263,11 +270,11 @@ class LocalForge:
 
     def add_review(self, number: int, review: Review) -> None:
         for _ in range(20):
-            pull = self.pull(number)
-            if review in pull.reviews:
+            pull, reviews = self.pull(number), self.reviews(number)
+            if review in reviews:
                 return
             try:
-                self._save_pull(replace(pull, reviews=(*pull.reviews, review)), create=False)
+                self._save_pull(pull, create=False, reviews=(*reviews, review))
                 return
             except RefConflict:
                 continue
