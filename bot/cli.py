@@ -77,12 +77,12 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 def cmd_readiness(args: argparse.Namespace) -> int:
     from bot.loader import load_json
-    from bot.policy import load_policy
+    from bot.policy import load_profiles, pick_profile
     from bot.readiness import Readiness, evaluate
 
-    policy = load_policy(_root(args))
+    profiles, default = load_profiles(_root(args))
     readiness = Readiness.from_dict(load_json(args.readiness, "readiness"))
-    result = evaluate(readiness, policy.profile(args.profile))
+    result = evaluate(readiness, pick_profile(profiles, default, args.profile))
     _out(result.line())
     for reason in result.reasons:
         _err(reason)

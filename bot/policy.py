@@ -86,11 +86,7 @@ class Policy:
     root: Path = field(default=Path("."), compare=False)
 
     def profile(self, name: str | None) -> Profile:
-        chosen = name or self.default_profile
-        if chosen not in self.profiles:
-            known = ", ".join(sorted(self.profiles))
-            raise InputError("policies/readiness.yaml", "profiles", f"no profile '{chosen}' (known: {known})")
-        return self.profiles[chosen]
+        return pick_profile(self.profiles, self.default_profile, name)
 
 
 def catalog_from(data: dict[str, Any]) -> Catalog:
@@ -141,6 +137,30 @@ def load_policy(root: str | Path = ".") -> Policy:
     return policy_from_texts(texts, Path(root))
 
 
+def load_profiles(root: str | Path = ".") -> tuple[dict[str, Profile], str]:
+    """Only the readiness profiles (what `incident-bot readiness` needs): one file instead of four."""
+    path = POLICY_FILES["readiness_profiles"]
+    return _profiles(validate(parse_yaml(read_text(Path(root) / path), path), "readiness_profiles", path), path)
+
+
+def _profiles(readiness: dict[str, Any], where: str) -> tuple[dict[str, Profile], str]:
+    profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
+    for name, prof in profiles.items():
+        if prof.semi_manual > prof.auto:
+            raise InputError(where, f"$.profiles.{name}.semi_manual", "exceeds auto")
+    if readiness["default_profile"] not in profiles:
+        raise InputError(where, "$.default_profile", "names no defined profile")
+    return profiles, readiness["default_profile"]
+
+
+def pick_profile(profiles: dict[str, Profile], default: str, name: str | None) -> Profile:
+    chosen = name or default
+    if chosen not in profiles:
+        known = ", ".join(sorted(profiles))
+        raise InputError(POLICY_FILES["readiness_profiles"], "profiles", f"no profile '{chosen}' (known: {known})")
+    return profiles[chosen]
+
+
 def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Policy:
     """Build the policy from file texts ({repo path: text}), e.g. read from the base branch in git."""
 
@@ -151,13 +171,7 @@ def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Polic
         return validate(parse_yaml(texts[path], path), schema_name, path)
 
     actions, readiness, types, stop = (doc(n) for n in POLICY_FILES)
-    where = POLICY_FILES["readiness_profiles"]
-    profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
-    for name, prof in profiles.items():
-        if prof.semi_manual > prof.auto:
-            raise InputError(where, f"$.profiles.{name}.semi_manual", "exceeds auto")
-    if readiness["default_profile"] not in profiles:
-        raise InputError(where, "$.default_profile", "names no defined profile")
+    profiles, default_profile = _profiles(readiness, POLICY_FILES["readiness_profiles"])
     catalog = catalog_from(actions)
     overlap = sorted(set(catalog.actions) & set(catalog.forbidden))
     if overlap:
@@ -165,7 +179,7 @@ def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Polic
     return Policy(
         catalog=catalog,
         profiles=profiles,
-        default_profile=readiness["default_profile"],
+        default_profile=default_profile,
         incident_types=incident_types_from(types, POLICY_FILES["incident_types"]),
         emergency_stop=stop["engaged"],
         emergency_reason=stop.get("reason", ""),
