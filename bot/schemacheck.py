@@ -43,7 +43,8 @@ def _equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    return bool(a == b) and isinstance(a, int | float | str | type(None)) == isinstance(b, int | float | str | type(None))
+    scalar = int | float | str | type(None)
+    return bool(a == b) and isinstance(a, scalar) == isinstance(b, scalar)
 
 
 def is_valid(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> bool:
@@ -99,9 +100,7 @@ def _object_valid(instance: dict[str, Any], schema: dict[str, Any], root: dict[s
         if key in props:
             if not is_valid(value, props[key], root):
                 return False
-        elif extra is False:
-            return False
-        elif isinstance(extra, dict) and not is_valid(value, extra, root):
+        elif extra is False or (isinstance(extra, dict) and not is_valid(value, extra, root)):
             return False
     return True
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import FIXTURES, ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from bot.loader import SCHEMAS
 from bot.schemacheck import is_valid, unsupported
-from conftest import FIXTURES, ROOT
 
 NAMES = sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
 VALID = {
