@@ -140,7 +140,7 @@ def view(entries: list[AuditEntry]) -> ChainView:
     """Where the chain stands: the steps reached, and the arrow a blocker broke (its latest result)."""
     latest: dict[str, AuditEntry] = {}
     for entry in entries:
-        if entry.step in CHAIN:
+        if entry.step in CHAIN and not entry.evidence.get("rollback"):
             latest[entry.step] = entry
     reached = []
     broken, reason = None, ""

@@ -180,10 +180,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     if args.check == "readiness":
-        gate, summary = gates.check_readiness(ws, args.incident_id, args.profile)
+        gate, summary = gates.check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
         line, reasons, code = gate.line(), gate.reasons, gate.exit_code
     else:
-        result, summary = gates.check_dry_run(ws, args.incident_id)
+        result, summary = gates.check_dry_run(ws, args.incident_id, rollback=args.rollback)
         line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:  # $GITHUB_STEP_SUMMARY is appended to
@@ -197,7 +197,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_approve(args: argparse.Namespace) -> int:
     from bot.review import approve
 
-    review = approve(_workspace(args), args.incident_id, args.reviewer, args.action)
+    review = approve(_workspace(args), args.incident_id, args.reviewer, args.action, rollback=args.rollback)
     action = f" action={review.approves_action}" if review.approves_action else ""
     _out(f"APPROVED incident={args.incident_id} reviewer={review.reviewer} head={review.sha[:12]}{action}")
     return 0
@@ -206,7 +206,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 def cmd_merge(args: argparse.Namespace) -> int:
     from bot.review import merge
 
-    sha = merge(_workspace(args), args.incident_id)
+    sha = merge(_workspace(args), args.incident_id, rollback=args.rollback)
     _out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
     return 0
 
@@ -351,15 +351,18 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--repo", help="repository (default: the current directory)")
         p.add_argument("--profile", help="risk profile from policies/readiness.yaml")
         p.add_argument("--summary", metavar="FILE", help="append the check's Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
+        p.add_argument("--rollback", action="store_true", help="judge the incident's rollback pull request")
         p.set_defaults(func=cmd_check)
 
     p = command("approve", cmd_approve, "record a code owner's approval of the incident pull request head")
     p.add_argument("incident_id")
     p.add_argument("--reviewer", required=True, help="the approving code owner, e.g. @alice")
     p.add_argument("--action", help="also approve this action explicitly (needed when readiness is semi-manual)")
+    p.add_argument("--rollback", action="store_true", help="approve the incident's rollback pull request")
 
     p = command("merge", cmd_merge, "merge once both checks passed on the head and a code owner approved")
     p.add_argument("incident_id")
+    p.add_argument("--rollback", action="store_true", help="merge the incident's rollback pull request")
 
     p = command("post-merge", cmd_post_merge, "after a merge to main: record the merge and the Argo CD sync")
     p.add_argument("--commit", required=True, help="the merge commit on the default branch")

@@ -30,20 +30,37 @@ class Subject:
     head: str
     plan: dict[str, Any]
     changed: dict[str, str]
+    rollback_of: str | None = None  # the merge commit a rollback pull request reverts
+
+    @property
+    def tag(self) -> dict[str, Any]:
+        """Evidence marking audit entries about the rollback pull request."""
+        return {"rollback": True, "pull": self.pull.number} if self.rollback_of else {}
 
 
-def subject(ws: Workspace, incident_id: str, head: str | None = None) -> Subject:
-    branch = incident_branch(incident_id)
+def rollback_branch(incident_id: str) -> str:
+    return f"rollback/{incident_id}"
+
+
+def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollback: bool = False) -> Subject:
+    branch = rollback_branch(incident_id) if rollback else incident_branch(incident_id)
     pull = ws.forge.find_pull(branch)
     if pull is None:
-        raise RuleRefusal(f"no pull request for {branch} (run `incident-bot open` first)")
+        hint = "incident-bot rollback" if rollback else "incident-bot open"
+        raise RuleRefusal(f"no pull request for {branch} (run `{hint}` first)")
     head = head or pull.head_sha
     plan = artifacts.front_matter(ws.forge.read(head, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
-    return Subject(incident_id, pull, head, plan, ws.forge.changed_paths(ws.main, head))
+    reverts = ws.forge.get_commit(head).trailers.get("Reverts") if rollback else None
+    return Subject(incident_id, pull, head, plan, ws.forge.changed_paths(ws.main, head), reverts)
 
 
-def expected_change(ws: Workspace, s: Subject) -> dict[str, str]:
-    """What the planned action renders on the default branch's desired state."""
+def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
+    """What the planned action renders on the default branch's desired state; for a rollback, the
+    exact inverse of the merged change (each file as it was before the merge, None if it was added)."""
+    if s.rollback_of:
+        before = f"{s.rollback_of}~1"
+        changed = ws.forge.changed_paths(before, s.rollback_of)
+        return {p: ws.forge.read(before, p) for p in changed if p.startswith("deploy/")}
     action = ws.policy().catalog.actions.get(str(s.plan.get("action")))
     workload = s.plan.get("workload") or {}
     if action is None or not workload:
@@ -53,21 +70,22 @@ def expected_change(ws: Workspace, s: Subject) -> dict[str, str]:
         found = manifests.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
     except RuleRefusal:
         return {}
-    return manifests.render(deploy, found, action.renders, s.incident_id)
+    return dict(manifests.render(deploy, found, action.renders, s.incident_id))
 
 
-def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str]) -> list[str]:
+def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str | None]) -> list[str]:
     """Every path whose change is not exactly the rendering of the planned action."""
     own = incident_dir(s.incident_id) + "/"
     problems = []
+    what = f"the revert of {s.rollback_of[:12]}" if s.rollback_of else f"the planned action {s.plan.get('action')}"
     for path, status in sorted(s.changed.items()):
         if path.startswith(own):
             continue
         if path not in expected:
             verb = {"D": "deleted", "A": "added"}.get(status, "changed")
-            problems.append(f"{path}: {verb}, not part of the planned action {s.plan.get('action')}")
+            problems.append(f"{path}: {verb}, not part of {what}")
         elif head_files.get(path) != expected[path]:
-            problems.append(f"{path}: differs from the rendering of {s.plan.get('action')}")
+            problems.append(f"{path}: differs from {what}")
     problems += [f"{p}: the planned change is missing" for p in sorted(set(expected) - set(s.changed))]
     return problems
 
@@ -86,17 +104,17 @@ def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
     return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
 
 
-def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None
+def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
                     ) -> tuple[readiness.GateResult, str]:
     """Run the gate on the pull request head; record the check and the audit entry. (result, Markdown)"""
-    s = subject(ws, incident_id)
+    s = subject(ws, incident_id, rollback=rollback)
     lifecycle.require("check_readiness", {"pull_open": s.pull.state == "open"}, s.head)
     base = ws.forge.head(ws.main)
     ready, points, gate = evaluate_readiness(ws, s, profile)
     path = f"{incident_dir(incident_id)}/readiness.json"
     trace.record(ws, incident_id, "readiness", "ok" if gate.verdict != readiness.BLOCK else "blocked", {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
-        "profile": gate.profile, "reasons": list(gate.reasons), "file": path,
+        "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
     }, extra_files={path: canonical_json(ready.to_dict())})
     summary = readiness_markdown(gate, points, audit.view(trace.entries(ws, incident_id)))
     ws.forge.record_check(s.head, "readiness", CONCLUSION[gate.verdict], gate.line(), summary)
@@ -192,7 +210,17 @@ def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, st
     event = ws.event(s.head, s.incident_id)
     spec = ws.spec(policy.incident_types.types[event["type"]].spec)
     stop = (policy.emergency_reason or "policies/emergency_stop.yaml") if policy.emergency_stop else None
-    result = dryrun.evaluate(spec, action, dict(s.plan.get("preconditions", {})), policy.catalog, emergency_stop=stop)
+    if s.rollback_of:
+        # a revert re-applies the reviewed state from before the merge: the catalog's promised rollback
+        known = policy.catalog.actions.get(action)
+        reasons = [] if known and known.rollback else [f"BLOCK: action {action} has no rollback in the catalog"]
+        if stop:
+            reasons = [f"BLOCK: emergency stop engaged ({stop})"]
+        result = dryrun.DryRunResult(f"rollback:{action}", "BLOCK" if reasons else "PASS",
+                                     known.blast_radius if known else None, tuple(reasons))
+    else:
+        result = dryrun.evaluate(spec, action, dict(s.plan.get("preconditions", {})), policy.catalog,
+                                 emergency_stop=stop)
     head_files = _head_files(ws, s)
     extra = [f"BLOCK: {p}" for p in diff_problems(s, head_files, expected_change(ws, s))]
     changed_manifests = {p: t for p, t in head_files.items() if p.startswith("deploy/") and t is not None}
@@ -202,20 +230,20 @@ def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, st
     return result, unified_diff(ws, s, head_files)
 
 
-def check_dry_run(ws: Workspace, incident_id: str) -> tuple[dryrun.DryRunResult, str]:
+def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) -> tuple[dryrun.DryRunResult, str]:
     """Refused unless the gate allows it on the head SHA; record the check and the audit entry."""
-    s = subject(ws, incident_id)
+    s = subject(ws, incident_id, rollback=rollback)
     facts = {"pull_open": s.pull.state == "open", "gate_allows_dry_run": gate_allows_dry_run(ws, s)}
     try:
         lifecycle.require("check_dry_run", facts, s.head)
     except IllegalTransition as exc:
-        trace.record(ws, incident_id, "dry_run", "refused", {"commit": s.head, "reasons": [str(exc)]})
+        trace.record(ws, incident_id, "dry_run", "refused", {"commit": s.head, "reasons": [str(exc)], **s.tag})
         raise
     base = ws.forge.head(ws.main)
     result, diff = evaluate_dry_run(ws, s)
     trace.record(ws, incident_id, "dry_run", "ok" if result.verdict == "PASS" else "blocked", {
         "commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict, "action": result.action,
-        "reasons": list(result.reasons),
+        "reasons": list(result.reasons), **s.tag,
     })
     summary = dry_run_markdown(result, diff, audit.view(trace.entries(ws, incident_id)))
     ws.forge.record_check(s.head, "dry-run", "success" if result.verdict == "PASS" else "failure", result.line(),

@@ -8,7 +8,7 @@ from bot import codeowners, lifecycle, trace
 from bot.errors import IllegalTransition, RuleRefusal
 from bot.forge.base import RefConflict, Review
 from bot.gates import Subject, action_approved, gate_allows_dry_run, subject
-from bot.workspace import Workspace, incident_branch, incident_dir
+from bot.workspace import Workspace, incident_branch
 
 
 def _handle(name: str) -> str:
@@ -23,8 +23,9 @@ def _owner_problems(ws: Workspace, s: Subject, reviewer: str) -> list[str]:
     return codeowners.may_approve(ws.codeowners(), sorted(s.changed), _handle(reviewer))
 
 
-def approve(ws: Workspace, incident_id: str, reviewer: str, action: str | None = None) -> Review:
-    s = subject(ws, incident_id)
+def approve(ws: Workspace, incident_id: str, reviewer: str, action: str | None = None, *,
+            rollback: bool = False) -> Review:
+    s = subject(ws, incident_id, rollback=rollback)
     not_owned = _owner_problems(ws, s, reviewer)
     facts = {"pull_open": s.pull.state == "open", "reviewer_is_human": not _is_bot(ws, reviewer),
              "reviewer_is_code_owner": not not_owned}
@@ -35,12 +36,12 @@ def approve(ws: Workspace, incident_id: str, reviewer: str, action: str | None =
     except IllegalTransition as exc:
         detail = f" ({', '.join(not_owned[:3])})" if not_owned else ""
         trace.record(ws, incident_id, "review", "refused", {"commit": s.head, "reviewer": reviewer,
-                                                            "reasons": [str(exc) + detail]})
+                                                            "reasons": [str(exc) + detail], **s.tag})
         raise IllegalTransition(str(exc) + detail) from None
     review = Review(_handle(reviewer), s.head, "approved", action)
     ws.forge.add_review(s.pull.number, review)
     trace.record(ws, incident_id, "review", "ok", {"commit": s.head, "reviewer": review.reviewer,
-                                                    "approves_action": action, "pull": s.pull.number})
+                                                    "approves_action": action, "pull": s.pull.number, **s.tag})
     return review
 
 
@@ -61,12 +62,12 @@ def merge_facts(ws: Workspace, s: Subject) -> dict[str, bool]:
     }
 
 
-def merge(ws: Workspace, incident_id: str) -> str:
-    s = subject(ws, incident_id)
+def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
+    s = subject(ws, incident_id, rollback=rollback)
     try:
         lifecycle.require("merge", merge_facts(ws, s), s.head)
     except IllegalTransition as exc:
-        trace.record(ws, incident_id, "merge", "refused", {"commit": s.head, "reasons": [str(exc)]})
+        trace.record(ws, incident_id, "merge", "refused", {"commit": s.head, "reasons": [str(exc)], **s.tag})
         raise
     message = (f"Merge {incident_id}: {s.plan.get('action')} (#{s.pull.number})\n\n"
                f"Incident-Id: {incident_id}\nPhase: merge\nReviewed-by: "
@@ -76,7 +77,8 @@ def merge(ws: Workspace, incident_id: str) -> str:
     except RefConflict as exc:
         raise RuleRefusal(f"merge refused: {exc}") from None
     trace.record(ws, incident_id, "merge", "ok", {"commit": merged, "head": s.head, "pull": s.pull.number,
-                                                   "sync": "Argo CD application incident-bot-deploy syncs main"})
+                                                   "sync": "Argo CD application incident-bot-deploy syncs main",
+                                                   **s.tag})
     return merged
 
 
@@ -104,9 +106,11 @@ def rollback(ws: Workspace, incident_id: str) -> int:
                    + "".join(f"- {p}\n" for p in sorted(files))
                    + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
         head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
+    artifacts_list = "".join(f"- [`{p}`]({p})\n" for p in sorted(ws.incident_files(ws.main, incident_id)))
     body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "
-            f"`{pull.merge_sha}` (#{pull.number}). Review it like the change itself; see "
-            f"`{incident_dir(incident_id)}/plan.md` for the rollback the catalog promised.\n")
+            f"`{pull.merge_sha}` (#{pull.number}). It goes through the same gate and review "
+            f"(`check readiness --rollback`, `check dry-run --rollback`).\n\n### Artifacts\n\n"
+            + artifacts_list + "".join(f"- [`{p}`]({p})\n" for p in sorted(files)))
     opened = ws.forge.open_pull(branch, f"Rollback {incident_id}", body, ("rollback",))
     trace.record(ws, incident_id, "rollback", "ok", {"commit": head, "pull": opened.number, "reverts": pull.merge_sha})
     return opened.number

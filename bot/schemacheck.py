@@ -43,8 +43,8 @@ def _equal(a: Any, b: Any) -> bool:
         return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-    scalar = int | float | str | type(None)
-    return bool(a == b) and isinstance(a, scalar) == isinstance(b, scalar)
+    scalars = (int, float, str, type(None))
+    return bool(a == b) and isinstance(a, scalars) == isinstance(b, scalars)
 
 
 def is_valid(instance: Any, schema: dict[str, Any], root: dict[str, Any] | None = None) -> bool:

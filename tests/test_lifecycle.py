@@ -208,6 +208,28 @@ def test_rollback_opens_a_revert_pull_request(cli, repo: Path):
     assert run.code == 0 and run.out.startswith(f"ROLLBACK incident={ID} pull=#2")
     diff = git(repo, "diff", "main...rollback/" + ID)
     assert '-        incident-bot.dev/restarted-by: "HM-2026-05-17-01"' in diff
+    # the revert goes through the same gate and review
+    assert cli("merge", ID, "--repo", repo, "--rollback").code == 1
+    run = cli("check", "readiness", ID, "--repo", repo, "--rollback")
+    assert run.code == 0, run.err
+    assert cli("check", "dry-run", ID, "--repo", repo, "--rollback").code == 0
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@bob", "--rollback").code == 0
+    assert cli("merge", ID, "--repo", repo, "--rollback").code == 0
+    assert "restarted-by" not in git(repo, "show", "main:deploy/appointments-api/deployment.yaml")
+    assert chain(repo).reached == audit.CHAIN[:9]  # the incident's own chain is untouched by the rollback
+    assert cli("audit", "verify", ID, "--repo", repo).code == 0
+    assert cli("replay", ID, "--repo", repo).code == 0
+
+
+def test_smuggled_change_in_a_rollback_is_blocked(cli, repo: Path):
+    open_seed(cli, repo)
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo).code == 0
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    human_commit(repo, "rollback/" + ID, {"deploy/appointments-api/hpa.yaml": "# gone\n"}, "also this")
+    run = cli("check", "readiness", ID, "--repo", repo, "--rollback")
+    assert run.code == 1
 
 
 def test_unclassified_alert_opens_nothing(cli, repo: Path):
