@@ -296,8 +296,15 @@ def test_rendered_manifests_validate(files: dict[str, str], renders: str, namesp
         assert_valid(text)
 
 
+def test_a_malformed_incident_id_is_never_written() -> None:
+    files = read_deploy()
+    api = find_workload(files, "appointments-api", "api-7b4", None)
+    with pytest.raises(InputError, match="not an incident id"):
+        render(files, api, "pod_template_annotation", "x\nkind: Namespace")
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.text(min_size=1, max_size=40))
+@given(st.from_regex(r"[A-Z]{2,4}-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2,5}", fullmatch=True))
 def test_any_incident_id_round_trips_and_is_idempotent(incident_id: str) -> None:
     files = read_deploy()
     api = find_workload(files, "appointments-api", "api-7b4", None)
