@@ -132,7 +132,8 @@ def workload_named(files: Mapping[str, str], kind: str, name: str, namespace: st
     raise RuleRefusal(f"{kind}/{name} in namespace '{namespace}' is not under deploy/")
 
 
-def preconditions(files: Mapping[str, str], workload: Workload) -> dict[str, bool]:
+def preconditions(files: Mapping[str, str], workload: Workload, *, as_of: str | None = None,
+                  max_age_hours: float | None = None) -> dict[str, bool]:
     """The facts the action catalog's preconditions name, read from `files` (not from `workload`).
 
     - `stateless`: see `_stateless` (conservative: any claim the workload may use makes it stateful).
@@ -146,7 +147,7 @@ def preconditions(files: Mapping[str, str], workload: Workload) -> dict[str, boo
     return {
         "stateless": _stateless(objects, target),
         "hpa_enabled": _hpa_of(objects, target) is not None,
-        "backup_verified": _backup_verified(target),
+        "backup_verified": _backup_verified(target, as_of, max_age_hours),
     }
 
 
@@ -351,7 +352,9 @@ def _stateless(objects: list[_Object], target: _Object) -> bool:
     return target.kind != "StatefulSet" and not _claims(objects, target)
 
 
-def _backup_verified(target: _Object) -> bool:
+def _backup_verified(target: _Object, as_of: str | None = None, max_age_hours: float | None = None) -> bool:
+    """The backup annotation holds a valid time; with `as_of` (the alert's time: no wall clock, so a
+    replay judges the same) and `max_age_hours`, that time must also be recent enough and not later."""
     value = target.annotations().get(BACKUP_VERIFIED)
     if value is None:
         return False
@@ -360,10 +363,14 @@ def _backup_verified(target: _Object) -> bool:
     if _RFC3339.fullmatch(value.upper()) is None:
         return False
     try:  # the pattern checks the shape, this the ranges (month 13, hour 25)
-        datetime.fromisoformat(value.upper())
+        verified = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
     except ValueError:
         return False
-    return True
+    if as_of is None or max_age_hours is None:
+        return True
+    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    age_hours = (moment - verified).total_seconds() / 3600
+    return 0 <= age_hours <= max_age_hours
 
 
 def _workload(objects: list[_Object], o: _Object) -> Workload:

@@ -152,7 +152,8 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
     rendered: dict[str, str] = {}
     try:
         found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
-        facts = manifests.preconditions(deploy, found)
+        facts = manifests.preconditions(deploy, found, as_of=event["started_at"],
+                                        max_age_hours=policy.catalog.backup_max_age_hours)
         workload = {"kind": found.kind, "name": found.name, "namespace": found.namespace, "path": found.path}
         choice = artifacts.choose(spec, policy.catalog, facts)
         if choice.action is not None:

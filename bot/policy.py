@@ -32,6 +32,7 @@ class Action:
 class Catalog:
     actions: dict[str, Action]
     forbidden: dict[str, str]
+    backup_max_age_hours: float = 24.0
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ def catalog_from(data: dict[str, Any]) -> Catalog:
         )
         for name, a in data["actions"].items()
     }
-    return Catalog(actions=actions, forbidden=dict(data["forbidden"]))
+    return Catalog(actions=actions, forbidden=dict(data["forbidden"]),
+                   backup_max_age_hours=float(data["evidence"]["backup_verified"]["max_age_hours"]))
 
 
 def incident_types_from(data: dict[str, Any], source: str) -> IncidentTypes:

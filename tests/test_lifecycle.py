@@ -260,3 +260,17 @@ def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Pa
     cli("post-merge", "--repo", repo, "--commit", merge)
     steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
     assert steps.count("merge") == 1
+
+
+@pytest.mark.parametrize(("verified_at", "blocked"), [("2026-05-17T02:00:00Z", False), ("2026-05-10T02:00:00Z", True)])
+def test_backup_evidence_must_be_recent_at_the_alert_time(cli, repo: Path, verified_at: str, blocked: bool):
+    sts = repo / "deploy/appointments-db/statefulset.yaml"
+    text = sts.read_text()
+    assert "annotations:" not in text.split("spec:")[0]
+    head, rest = text.split("  name: db\n", 1)
+    sts.write_text(head + f'  name: db\n  annotations:\n    incident-bot.dev/backup-verified: "{verified_at}"\n' + rest)
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "restore test passed")
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
+    assert cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload)).code == 0
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert ("stateful workload without verified backup" in run.err) is blocked
