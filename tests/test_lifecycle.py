@@ -31,6 +31,14 @@ def open_seed(cli, repo: Path) -> None:
     assert run.out.strip() == f"OPENED incident={ID} pull=#1"
 
 
+def remediate(cli, repo: Path) -> None:
+    """The seed case up to the merge: open, both checks, a code owner's approval, merge."""
+    open_seed(cli, repo)
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo).code == 0
+
+
 def test_seed_case_end_to_end(cli, repo: Path):
     open_seed(cli, repo)
     # one commit per phase, each with the trailers
@@ -199,10 +207,7 @@ def test_semi_manual_needs_an_explicit_action_approval(cli, repo: Path):
 
 
 def test_rollback_opens_a_revert_pull_request(cli, repo: Path):
-    open_seed(cli, repo)
-    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
-                 ("merge", ID)):
-        assert cli(*argv, "--repo", repo).code == 0
+    remediate(cli, repo)
     assert cli("rollback", "HM-2026-05-17-02", "--repo", repo).code == 1
     run = cli("rollback", ID, "--repo", repo)
     assert run.code == 0 and run.out.startswith(f"ROLLBACK incident={ID} pull=#2")
@@ -222,10 +227,7 @@ def test_rollback_opens_a_revert_pull_request(cli, repo: Path):
 
 
 def test_smuggled_change_in_a_rollback_is_blocked(cli, repo: Path):
-    open_seed(cli, repo)
-    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
-                 ("merge", ID)):
-        assert cli(*argv, "--repo", repo).code == 0
+    remediate(cli, repo)
     assert cli("rollback", ID, "--repo", repo).code == 0
     human_commit(repo, "rollback/" + ID, {"deploy/appointments-api/hpa.yaml": "# gone\n"}, "also this")
     run = cli("check", "readiness", ID, "--repo", repo, "--rollback")
