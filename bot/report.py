@@ -62,7 +62,9 @@ def pull_body(incident_id: str, event: dict[str, Any], files: list[str], plan: d
         f"- **Where**: service `{event.get('service')}`, namespace `{event.get('namespace')}`, "
         f"pod `{event.get('pod')}`",
         f"- **Severity**: {event.get('severity')}; **status**: {event.get('status')}; "
-        f"**metric context**: {event.get('metric_context')} over {event.get('window_minutes')} min",
+        "**metric context**: "
+        + (", ".join(f"{k}={v}" for k, v in sorted((event.get("metric_context") or {}).items())) or "none")
+        + f" over {event.get('window_minutes')} min",
         f"- **Planned action**: `{plan.get('action')}` (radius `{plan.get('blast_radius')}`)",
         "- **Sources**: " + ", ".join(
             f"{source} {r.get('fingerprint') or r.get('incident_id')}" for source, items in sorted(refs.items())

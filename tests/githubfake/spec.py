@@ -14,7 +14,7 @@ import functools
 import json
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -75,6 +75,30 @@ def _make_nullable(schema: dict[str, Any]) -> dict[str, Any]:
     return {"anyOf": [schema, {"type": "null"}]}
 
 
+def _labels_as_array(schema: dict[str, Any]) -> None:
+    """issues/add-labels: the description's own text says "You can also pass an `array` of labels
+    directly", but its schema only lists the object form; PyGithub sends the bare array."""
+    items = schema["oneOf"][0]["properties"]["labels"]["items"]
+    schema["oneOf"].append({"type": "array", "minItems": 1, "items": items})
+
+
+def _protection_checks_and_nulls(schema: dict[str, Any]) -> None:
+    """repos/update-branch-protection: `contexts` is marked "closing down" in favour of `checks`, and
+    PyGithub's `Branch.edit_protection` sends only `checks` plus explicit nulls for unset booleans."""
+    properties = schema["properties"]
+    properties["required_status_checks"]["required"] = ["strict"]  # `contexts` is `deprecated: true`
+    for name, prop in properties.items():
+        if prop.get("type") == "boolean":
+            prop["type"] = ["boolean", "null"]
+
+
+# Request schemas that are stricter than GitHub itself, relaxed on purpose (operationId -> patch).
+LENIENCIES: dict[str, Callable[[dict[str, Any]], None]] = {
+    "issues/add-labels": _labels_as_array,
+    "repos/update-branch-protection": _protection_checks_and_nulls,
+}
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -133,6 +157,9 @@ class OpenAPISpec:
             resource = Resource.from_contents(doc, default_specification=DRAFT202012)
             self._registry = self._registry.with_resource(uri, resource)
         self._operations = self._collect_operations()
+        for op in self._operations:
+            if op.operation_id in LENIENCIES:
+                LENIENCIES[op.operation_id](self._request_schema(op))
         self._by_id = {op.operation_id: op for op in self._operations}
         self._validators: dict[str, Draft202012Validator] = {}
 
@@ -186,6 +213,10 @@ class OpenAPISpec:
             node = self._resolve(doc_uri, pointer)[1]
         return pointer, node
 
+    def _request_schema(self, op: Operation) -> Any:
+        pointer, _ = self._resolve(op.doc_uri, f"{op.pointer}/requestBody")
+        return self._resolve(op.doc_uri, f"{pointer}/content/application~1json/schema")[1]
+
     def _validator(self, doc_uri: str, pointer: str) -> Draft202012Validator:
         key = f"{doc_uri}#{pointer}"
         if key not in self._validators:
@@ -211,36 +242,27 @@ class OpenAPISpec:
         return problems
 
     def _check_query(self, op: Operation, query: Mapping[str, list[str]]) -> Iterator[str]:
-        declared: dict[str, tuple[str, Any]] = {}
-        for index in range(len(op.spec.get("parameters", []))):
-            pointer, param = self._parameter(op, index)
+        declared: dict[str, Any] = {}
+        for raw in op.spec.get("parameters", []):
+            param = self._follow(op.doc_uri, raw)
             if param.get("in") == "query":
-                declared[param["name"]] = (pointer, param)
+                declared[param["name"]] = param
         for name, values in query.items():
             if name not in declared:
                 yield f"unknown query parameter {name!r}"
                 continue
-            pointer, param = declared[name]
-            value = _coerce(values[-1], param.get("schema", {}))
-            validator = self._validator(op.doc_uri, f"{pointer}/schema")
+            schema = declared[name].get("schema", {})
+            value = _coerce(values[-1], schema)
+            validator = Draft202012Validator(schema, registry=self._registry)
             yield from _errors(f"query parameter {name!r}", validator.iter_errors(value))
-        for name, (_, param) in declared.items():
+        for name, param in declared.items():
             if param.get("required") and name not in query:
                 yield f"required query parameter {name!r} missing"
 
-    def _parameter(self, op: Operation, index: int) -> tuple[str, Any]:
-        raw = op.spec["parameters"][index]
-        if isinstance(raw, dict) and "$ref" in raw:
-            pointer = raw["$ref"].removeprefix("#")
-            return self._resolve(op.doc_uri, pointer)
-        # Inline parameters live either on the path item or on the operation; find which by name.
-        path_item = f"/paths/{_escape(op.template)}"
-        for owner in (op.pointer, path_item):
-            _, node = self._resolve(op.doc_uri, owner)
-            for position, candidate in enumerate(node.get("parameters", [])):
-                if candidate is raw or candidate == raw:
-                    return f"{owner}/parameters/{position}", raw
-        raise LookupError(f"parameter {index} of {op.operation_id} not found")
+    def _follow(self, doc_uri: str, node: Any) -> Any:
+        if isinstance(node, dict) and isinstance(node.get("$ref"), str):
+            return self._resolve(doc_uri, node["$ref"].removeprefix("#"))[1]
+        return node
 
     def validate_response(self, op: Operation, status: int, body: Any) -> list[str]:
         responses = op.spec.get("responses", {})
