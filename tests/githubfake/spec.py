@@ -40,9 +40,12 @@ GENERIC_ERROR_SCHEMA: dict[str, Any] = {
 
 
 def find_subset() -> Path:
-    """Locate subset.json: $GITHUBFAKE_OPENAPI_SUBSET, else `shared/` beside any parent of this file."""
+    """Locate subset.json: $GITHUBFAKE_OPENAPI_SUBSET, else the copy kept in the repository
+    (tests/githubfake/openapi/, with its SOURCES.md), else `shared/` beside any parent of this file."""
     if os.environ.get(SUBSET_ENV):
         return Path(os.environ[SUBSET_ENV])
+    if (HERE.parent / "openapi" / "subset.json").is_file():
+        return HERE.parent / "openapi" / "subset.json"
     for parent in HERE.parents:
         candidate = parent / SUBSET_RELATIVE
         if candidate.is_file():
