@@ -44,8 +44,8 @@ def find_subset() -> Path:
     (tests/githubfake/openapi/, with its SOURCES.md), else `shared/` beside any parent of this file."""
     if os.environ.get(SUBSET_ENV):
         return Path(os.environ[SUBSET_ENV])
-    if (HERE.parent / "openapi" / "subset.json").is_file():
-        return HERE.parent / "openapi" / "subset.json"
+    if (HERE / "openapi" / "subset.json").is_file():
+        return HERE / "openapi" / "subset.json"
     for parent in HERE.parents:
         candidate = parent / SUBSET_RELATIVE
         if candidate.is_file():
