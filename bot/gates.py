@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot import artifacts, audit, codeowners, dryrun, k8s, lifecycle, manifests, readiness, scoring, trace
-from bot.errors import IllegalTransition, RuleRefusal
+from bot.errors import IllegalTransition, InputError, RuleRefusal
 from bot.forge.base import PullRequest
 from bot.loader import canonical_json, schema_errors
 from bot.redact import redact
@@ -47,7 +47,7 @@ def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollbac
     pull = ws.forge.find_pull(branch)
     if pull is None:
         hint = "incident-bot rollback" if rollback else "incident-bot open"
-        raise RuleRefusal(f"no pull request for {branch} (run `{hint}` first)")
+        raise InputError(incident_id, "incident_id", f"no pull request for {branch} (run `{hint}` first)")
     head = head or pull.head_sha
     plan = artifacts.front_matter(ws.forge.read(head, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
     reverts = ws.forge.get_commit(head).trailers.get("Reverts") if rollback else None

@@ -4,6 +4,7 @@ inputs at the recorded commits, and list every difference from what the audit tr
 from __future__ import annotations
 
 from bot import trace
+from bot.errors import InputError
 from bot.gates import evaluate_dry_run, evaluate_readiness, subject
 from bot.loader import canonical_json
 from bot.workspace import Workspace, incident_dir, renormalize
@@ -12,7 +13,7 @@ from bot.workspace import Workspace, incident_dir, renormalize
 def replay(ws: Workspace, incident_id: str) -> list[str]:
     entries = trace.entries(ws, incident_id)
     if not entries:
-        return [f"{incident_id}: no audit trace"]
+        raise InputError(incident_id, "incident_id", "no audit trace for this incident")
     d = incident_dir(incident_id)
     problems: list[str] = []
     for index, entry in enumerate(entries):

@@ -276,3 +276,19 @@ def test_backup_evidence_must_be_recent_at_the_alert_time(cli, repo: Path, verif
     assert cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload)).code == 0
     run = cli("check", "readiness", ID, "--repo", repo)
     assert ("stateful workload without verified backup" in run.err) is blocked
+
+
+@pytest.mark.parametrize("argv", [("check", "readiness", "HM-2030-01-01-01"), ("check", "dry-run", "HM-2030-01-01-01"),
+                                  ("approve", "HM-2030-01-01-01", "--reviewer", "@alice"), ("merge", "HM-2030-01-01-01"),
+                                  ("audit", "HM-2030-01-01-01"), ("replay", "HM-2030-01-01-01")])
+def test_unknown_incident_is_unusable_input_and_writes_nothing(cli, repo: Path, argv):
+    refs = git(repo, "for-each-ref")
+    run = cli(*argv, "--repo", repo)
+    assert run.code == 2, run.err
+    assert run.err.startswith("incident-bot: HM-2030-01-01-01: ") and len(run.err.splitlines()) == 1
+    assert git(repo, "for-each-ref") == refs
+
+
+def test_not_a_git_repository(cli, tmp_path: Path):
+    run = cli("open", "--repo", tmp_path, "--grafana", FIXTURES / "webhook_grafana.json")
+    assert (run.code, run.err.strip()) == (2, f"incident-bot: {tmp_path}: --repo: not a git repository")
