@@ -11,7 +11,7 @@ from bot.workspace import Workspace, incident_dir, renormalize
 
 
 def replay(ws: Workspace, incident_id: str) -> list[str]:
-    entries = trace.entries(ws, incident_id)
+    entries = trace.current(ws, incident_id)  # stored, then implied by the bot's phase commits
     if not entries:
         raise InputError(incident_id, "incident_id", "no audit trace for this incident")
     d = incident_dir(incident_id)
