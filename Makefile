@@ -17,6 +17,10 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests $(wildcard bench)
 	$(BIN)/mypy
+	PATH="$(BIN):$$PATH" $(BIN)/actionlint .github/workflows/*.yml
+	$(BIN)/zizmor --offline --no-progress --color never .github/workflows .github/actions
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout .github/workflows/*.yml
 
 test: lint
 	$(BIN)/python -m pytest

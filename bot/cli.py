@@ -148,11 +148,28 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from bot.forge.local import LocalForge
     from bot.workspace import Workspace
 
+    return Workspace(_forge(args))
+
+
+def _forge(args: argparse.Namespace) -> Any:
+    """The local forge on --repo, or GitHub when INCIDENT_BOT_FORGE=github: configured from the variables
+    Actions provides (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SHA), reading the default
+    branch from the checkout at --repo when it holds the commit."""
+    import os
+
     path = Path(args.repo).resolve() if args.repo else Path.cwd().resolve()
-    return Workspace(LocalForge(path))
+    kind = os.environ.get("INCIDENT_BOT_FORGE", "local")
+    if kind == "github":
+        from bot.forge.github import GitHubForge, settings_from_env
+
+        return GitHubForge(settings_from_env(os.environ), checkout=path)
+    if kind != "local":
+        raise InputError("environment", "INCIDENT_BOT_FORGE", f"expected local or github, got {kind!r}")
+    from bot.forge.local import LocalForge
+
+    return LocalForge(path)
 
 
 def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
@@ -277,6 +294,31 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_protect(args: argparse.Namespace) -> int:
+    from bot.errors import RuleRefusal
+    from bot.loader import parse_yaml, validate
+
+    forge = _forge(args)
+    if not hasattr(forge, "protect"):
+        raise RuleRefusal("protect applies branch protection on GitHub: set INCIDENT_BOT_FORGE=github")
+    path = "policies/branch-protection.yaml"
+    text = forge.read(forge.default_branch, path)  # the policy in force is the default branch's
+    if text is None:
+        raise InputError(path, "", f"not found on {forge.default_branch}")
+    policy = validate(parse_yaml(text, path), "branch_protection", path)
+    if args.check:
+        drift = forge.protection_drift(policy)
+        for line in drift:
+            _err(line)
+        _out(f"{'DRIFT' if drift else 'NO DRIFT'} branch={policy['branch']}: {len(drift)} difference(s) from {path}")
+        return 1 if drift else 0
+    forge.protect(policy)
+    checks = ",".join(policy["required_status_checks"]["contexts"])
+    _out(f"PROTECTED branch={policy['branch']} checks={checks} "
+         f"approvals={policy['required_pull_request_reviews']['required_approving_review_count']}")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -379,6 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("serve", cmd_serve, "receive signed webhooks (POST /webhook/<source>) and open incidents")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080)
+
+    p = command("protect", cmd_protect, "apply policies/branch-protection.yaml on GitHub; --check reports drift")
+    p.add_argument("--check", action="store_true", help="only compare the live settings with it (exit 1 on drift)")
 
     p = command("replay", cmd_replay, "recompute event, readiness and dry-run from the record; exit 1 on a difference")
     p.add_argument("incident_id")

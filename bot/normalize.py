@@ -25,6 +25,7 @@ _SERVICE_LABELS = ("service", "app_kubernetes_io_name", "app", "job")
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
 _VALUE_STRING = re.compile(r"var='(?P<var>[^']+)'[^\]]*?value=(?P<value>[-+0-9.eE]+|NaN)")
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 def _utc(text: str, source: str, where: str) -> str:
     """ISO-8601 in any offset and precision (Grafana sends nanoseconds) to UTC seconds, `Z` suffix."""
     raw = text.strip()
-    match = re.match(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$", raw)
+    match = _RFC3339.match(raw)
     if not match:
         raise InputError(source, where, f"not an RFC 3339 timestamp: {raw[:40]!r}")
     zone = "+00:00" if match.group(3) == "Z" else match.group(3)
@@ -88,6 +89,8 @@ def _utc(text: str, source: str, where: str) -> str:
         moment = datetime.fromisoformat(match.group(1) + zone)
     except ValueError:
         raise InputError(source, where, f"not a valid date: {raw[:40]!r}") from None
+    if zone == "+00:00" and moment.year >= 1000:  # already UTC: the same digits strftime would give
+        return f"{match.group(1)}Z"
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -144,6 +147,17 @@ def _prometheus_style(data: Any, source: str, vendor: str) -> list[Alert]:
     if not alerts:
         raise InputError(source, "$.alerts", "empty: the webhook carries no alert")
     group_key = data.get("groupKey") if isinstance(data.get("groupKey"), str) else None
+    # Alerts of one group repeat most label values and the rule's URL: scrub each distinct one once.
+    cleaned: dict[str, str | None] = {}
+    urls: dict[str, str] = {}
+
+    def clean(text: Any) -> str | None:
+        if not isinstance(text, str):
+            return None
+        if text not in cleaned:
+            cleaned[text] = _clean(text)
+        return cleaned[text]
+
     out = []
     for i, alert in enumerate(alerts):
         if not isinstance(alert, dict):
@@ -166,18 +180,18 @@ def _prometheus_style(data: Any, source: str, vendor: str) -> list[Alert]:
         ends_at = _utc(ends, source, f"$.alerts[{i}].endsAt") if isinstance(ends, str) and ends != _ZERO_TIME \
             and not ends.startswith("0001-01-01") else None
         generator = alert.get("generatorURL")
-        service = next((_clean(labels.get(k)) for k in _SERVICE_LABELS if _clean(labels.get(k))), None)
+        service = next((value for k in _SERVICE_LABELS if (value := clean(labels.get(k)))), None)
         window = _minutes(labels.get("window")) or _minutes(annotations.get("window"))
         out.append(
             Alert(
                 source=vendor,
                 status=status,
                 started_at=started,
-                alertname=_clean(labels.get("alertname")),
-                incident_key=_clean(labels.get("incident_key")),
+                alertname=clean(labels.get("alertname")),
+                incident_key=clean(labels.get("incident_key")),
                 service=service,
-                namespace=_clean(labels.get("namespace")),
-                pod=_clean(labels.get("pod")),
+                namespace=clean(labels.get("namespace")),
+                pod=clean(labels.get("pod")),
                 severity=_severity(labels.get("severity")),
                 window_minutes=window,
                 metrics=_metrics(alert),
@@ -186,7 +200,8 @@ def _prometheus_style(data: Any, source: str, vendor: str) -> list[Alert]:
                     "status": status,
                     "starts_at": started,
                     "ends_at": ends_at,
-                    "generator_url": clean_url(generator) if isinstance(generator, str) and generator else None,
+                    "generator_url": (urls.get(generator) or urls.setdefault(generator, clean_url(generator)))
+                    if isinstance(generator, str) and generator else None,
                     "group_key": group_key,
                 },
             )
@@ -279,10 +294,12 @@ def _derived_key(alertname: str | None, identity: dict[str, str]) -> str:
     return "/".join(parts)
 
 
-def _effective_key(alerts: tuple[Alert, ...]) -> str:
+def _effective_key(alerts: tuple[Alert, ...], identity: dict[str, str] | None = None) -> str:
     explicit = next((a.incident_key for a in alerts if a.incident_key), None)
+    if explicit:
+        return explicit
     alertname = next((a.alertname for a in alerts if a.alertname), None)
-    return explicit or _derived_key(alertname, _merged_identity(alerts))
+    return _derived_key(alertname, _merged_identity(alerts) if identity is None else identity)
 
 
 def _disagreement(a: dict[str, str], b: dict[str, str]) -> str | None:
@@ -363,13 +380,15 @@ def _event(alerts: tuple[Alert, ...], types: IncidentTypes, sequence: int) -> di
     title = next((a.title for a in alerts if a.title), None)
     itype = types.classify(alertname, title)
     started = min(a.started_at for a in alerts)
-    key = _effective_key(alerts)
+    key = _effective_key(alerts, identity)
     metrics: dict[str, float] = {}
     for alert in alerts:
         for name, value in alert.metrics.items():
             metrics.setdefault(name, value)
     refs: dict[str, list[dict[str, Any]]] = {}
-    for alert in sorted(alerts, key=lambda a: (a.source, json.dumps(a.ref, sort_keys=True))):
+    ordered = alerts if len(alerts) == 1 else sorted(  # one alert needs no sort key (a json.dumps each)
+        alerts, key=lambda a: (a.source, json.dumps(a.ref, sort_keys=True)))
+    for alert in ordered:
         refs.setdefault(alert.source, []).append(alert.ref)
     return {
         "incident_id": f"{itype.prefix}-{started[:10]}-{sequence:02d}",

@@ -135,7 +135,9 @@ def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[str]:
         if not any(e.evidence.get("commit") == info.sha for e in merges):
             trace.record(ws, incident_id, "merge", "ok", {"commit": info.sha, "head": pull.head_sha,
                                                            "pull": pull.number, "merged": "outside incident-bot"})
-        trace.record(ws, incident_id, "sync", "ok", {"commit": info.sha, "argocd": argocd_url or None,
-                                                      "note": "Argo CD automated sync applies main's deploy/"})
+        synced = any(e.step == "sync" and e.evidence.get("commit") == info.sha for e in trace.entries(ws, incident_id))
+        if not synced:  # a re-delivered push event records nothing twice
+            trace.record(ws, incident_id, "sync", "ok", {"commit": info.sha, "argocd": argocd_url or None,
+                                                          "note": "Argo CD automated sync applies main's deploy/"})
         done.append(incident_id)
     return done

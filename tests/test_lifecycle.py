@@ -261,7 +261,7 @@ def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Pa
     # running it again (a re-delivered push event) adds no second merge entry
     cli("post-merge", "--repo", repo, "--commit", merge)
     steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
-    assert steps.count("merge") == 1
+    assert steps.count("merge") == 1 and steps.count("sync") == 1
 
 
 @pytest.mark.parametrize(("verified_at", "blocked"), [("2026-05-17T02:00:00Z", False), ("2026-05-10T02:00:00Z", True)])

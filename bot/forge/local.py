@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from git import Repo
+from git.compat import safe_decode
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
@@ -33,6 +34,7 @@ PULLS = "refs/forge/pulls/"
 NOTES = "refs/notes/incident-bot/checks"
 BOT = "incident-bot"
 _COMMITISH = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")
+_SHA = re.compile(r"[0-9a-f]{40}")
 BOT_EMAIL = "incident-bot@users.noreply.local"
 
 
@@ -111,11 +113,26 @@ class LocalForge:
         return {name: sha for name, sha in pairs if name.startswith(prefix)}
 
     def read(self, ref: str, path: str) -> str | None:
+        if _SHA.fullmatch(ref):  # a commit id needs no ref lookup: peeled and read in one batch request
+            return self._read_at(f"{ref}^{{commit}}", path)
         sha = self._resolve(self._ref(ref))
         if sha is None:
             return None
+        return self._read_at(sha, path)
+
+    def _read_at(self, commit: str, path: str) -> str | None:
+        """A file of `commit` through GitPython's persistent `git cat-file --batch`: no process per file
+        (a process per file made every command's cost grow with the number of pull requests and of
+        same-day incident branches)."""
+        if "\n" not in path:
+            try:
+                _, kind, _, data = self.repo.git.get_object_data(f"{commit}:{path}")
+            except ValueError:  # "<name> missing": no such path at that commit
+                return None
+            if safe_decode(kind) == "blob":  # GitPython hands out bytes here despite its annotations
+                return safe_decode(data)  # decoded exactly as `git show` output is
         try:
-            return self._execute(["git", "show", f"{sha}:{path}"], None, None)
+            return self._execute(["git", "show", f"{commit}:{path}"], None, None)
         except GitCommandError:
             return None
 
@@ -126,7 +143,7 @@ class LocalForge:
         listing = self._git("ls-tree", "-r", "-z", "--name-only", sha, "--", prefix.rstrip("/") or ".")
         files = {}
         for path in filter(None, listing.split("\0")):
-            text = self.read(sha, path)
+            text = self._read_at(sha, path)
             if text is not None:
                 files[path] = text
         return files
@@ -185,10 +202,23 @@ class LocalForge:
         return sorted(filter(None, out.splitlines()), key=lambda r: int(r.rsplit("/", 1)[1]))
 
     def _load_pull(self, ref: str) -> PullRequest:
-        data = json.loads(self.read(ref, "pull.json") or "{}")
+        return self._with_head(self._stored_pull(self.read(ref, "pull.json")))
+
+    def _stored_pulls(self) -> list[PullRequest]:
+        """Every pull request as stored, in number order: one for-each-ref, records read without a
+        process each, and no branch resolved (callers resolve the head of the one they pick)."""
+        out = self._git("for-each-ref", "--format=%(refname) %(objectname)", PULLS)
+        pairs = sorted((line.split(" ", 1) for line in out.splitlines() if line),
+                       key=lambda pair: int(pair[0].rsplit("/", 1)[1]))
+        return [self._stored_pull(self._read_at(sha, "pull.json")) for _, sha in pairs]
+
+    def _stored_pull(self, text: str | None) -> PullRequest:
+        data = json.loads(text or "{}")
         data.pop("reviews", None)
-        pull = PullRequest(**{**data, "labels": tuple(data.get("labels", ())),
+        return PullRequest(**{**data, "labels": tuple(data.get("labels", ())),
                               "requested_reviewers": tuple(data.get("requested_reviewers", ()))})
+
+    def _with_head(self, pull: PullRequest) -> PullRequest:
         head = self.head(pull.branch) if pull.state == "open" else None
         return replace(pull, head_sha=head or pull.head_sha)
 
@@ -212,12 +242,8 @@ class LocalForge:
         self._update_ref(ref, new.strip(), old)
 
     def find_pull(self, branch: str) -> PullRequest | None:
-        found = None
-        for ref in self._pull_refs():
-            pull = self._load_pull(ref)
-            if pull.branch == branch:
-                found = pull
-        return found
+        found = [pull for pull in self._stored_pulls() if pull.branch == branch]
+        return self._with_head(found[-1]) if found else None
 
     def pull(self, number: int) -> PullRequest:
         if self._resolve(f"{PULLS}{number}") is None:
@@ -251,8 +277,7 @@ class LocalForge:
         raise ForgeError(f"could not open a pull request for {branch}: too much contention")
 
     def find_pull_all(self, branch: str) -> list[PullRequest]:
-        pulls = (self._load_pull(r) for r in self._pull_refs())
-        return [p for p in pulls if p.branch == branch and p.state != "closed"]
+        return [self._with_head(p) for p in self._stored_pulls() if p.branch == branch and p.state != "closed"]
 
     def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
         for _ in range(20):

@@ -34,6 +34,10 @@ EXTRA_OPERATIONS = (
     "pulls/request-reviewers",
     "pulls/create-review",
     "pulls/list-reviews",
+    # for the GitHub forge (bot/forge/github): branch listing by prefix, diffs between commits, token identity
+    "git/list-matching-refs",
+    "repos/compare-commits",
+    "users/get-authenticated",
 )
 DROPPED_KEYS = ("examples", "x-octokit")
 

@@ -116,13 +116,15 @@ def request_reviewers(call: Call) -> Reply:
     if pull.user.login in wanted:
         raise ApiError(422, "Review cannot be requested from pull request author.")
     unknown = [login for login in wanted if login not in call.users]
-    if unknown or call.field("team_reviewers"):
+    teams = list(call.field("team_reviewers", []))
+    if unknown or any(slug not in call.repo.teams for slug in teams):
         raise ApiError(
             422,
             "Reviews may only be requested from collaborators. One or more of the users or teams you specified "
             f"is not a collaborator of the {call.repo.full_name} repository.",
         )
     pull.requested_reviewers += [login for login in wanted if login not in pull.requested_reviewers]
+    pull.requested_teams += [slug for slug in teams if slug not in pull.requested_teams]
     return Reply(201, rp.pull_simple(call.urls, call.repo, pull, call.users))
 
 

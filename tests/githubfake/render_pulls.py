@@ -26,6 +26,27 @@ def label(urls: Urls, repo: Repository, item: Label) -> dict[str, Any]:
     }
 
 
+def team(urls: Urls, repo: Repository, slug: str) -> dict[str, Any]:
+    org = repo.owner
+    ident = 7_000_000 + sum(map(ord, slug))
+    return {
+        "id": ident,
+        "node_id": node_id("Team", ident),
+        "url": f"{urls.api}/organizations/{org.id}/team/{ident}",
+        "html_url": f"https://github.com/orgs/{org.login}/teams/{slug}",
+        "name": slug,
+        "slug": slug,
+        "description": None,
+        "privacy": "closed",
+        "notification_setting": "notifications_enabled",
+        "permission": "push",
+        "members_url": f"{urls.api}/organizations/{org.id}/team/{ident}/members{{/member}}",
+        "repositories_url": f"{urls.api}/organizations/{org.id}/team/{ident}/repos",
+        "type": "organization",
+        "parent": None,
+    }
+
+
 def _side(urls: Urls, repo: Repository, ref: str, sha: str) -> dict[str, Any]:
     return {
         "label": f"{repo.owner.login}:{ref}",
@@ -85,7 +106,7 @@ def pull_simple(urls: Urls, repo: Repository, pull: PullRequest, users: dict[str
         "assignee": None,
         "assignees": [],
         "requested_reviewers": reviewers,
-        "requested_teams": [],
+        "requested_teams": [team(urls, repo, slug) for slug in pull.requested_teams],
         "head": _side(urls, repo, pull.head_ref, head),
         "base": _side(urls, repo, pull.base_ref, base),
         "_links": _links(urls, repo, pull, head),

@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
-from . import handlers_checks, handlers_git, handlers_pulls  # noqa: F401  (they register handlers)
+from . import handlers_checks, handlers_extra, handlers_git, handlers_pulls  # noqa: F401  (they register handlers)
 from .auth import ALL_WRITE, BOT_PERMISSIONS, Denial, Grant, authorize
 from .faults import Fault, default_body
 from .render_repo import Urls
@@ -248,11 +248,11 @@ class GitHubFake:
         repo = self.repos.get(f"{params.get('owner')}/{params.get('repo')}".lower())
         if isinstance(outcome, Denial) and outcome.status == 401:
             raise ApiError(401, outcome.message)
-        if repo is None:
+        if repo is None and op.template.startswith("/repos/"):  # GET /user has no repository
             raise ApiError(404, "Not Found")
         if isinstance(outcome, Denial):
             return Reply(outcome.status, ApiError(403, outcome.message).body(op.documentation_url), outcome.headers)
-        users = {g.account.login: g.account for g in self.grants.values()} | {repo.owner.login: repo.owner}
+        users = {g.account.login: g.account for g in self.grants.values()} | ({repo.owner.login: repo.owner} if repo else {})
         urls = Urls(self.base_url)
         call = Call(op, params, exchange.query, exchange.body, outcome, urls, repo, users, exchange.path)
         handler = HANDLERS.get(op.operation_id)

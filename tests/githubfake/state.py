@@ -101,6 +101,7 @@ class PullRequest:
     updated_at: datetime = field(default_factory=now)
     labels: list[str] = field(default_factory=list)
     requested_reviewers: list[str] = field(default_factory=list)
+    requested_teams: list[str] = field(default_factory=list)  # team slugs of the owning organization
     head_sha_when_closed: str | None = None
     base_sha_when_closed: str | None = None
     mergeable_override: bool | None = None  # tests force "not mergeable" with False
@@ -149,6 +150,7 @@ class Repository:
     check_runs: list[CheckRun] = field(default_factory=list)
     statuses: list[CommitStatus] = field(default_factory=list)
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> PUT body
+    teams: set[str] = field(default_factory=set)  # slugs of the owner's teams with access (review requests)
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime = SEED_DATE
     pushed_at: datetime = SEED_DATE

@@ -1,0 +1,335 @@
+"""The GitHub forge: the verbs of `bot.forge.base.Forge` on a GitHub repository (PyGithub), so the
+lifecycle that runs on the local forge runs on GitHub unchanged.
+
+Where each request goes (reads of commits and files: see `reads.py`):
+- branches: GET /git/matching-refs/heads/<prefix> (one request, paginated); head: GET /git/ref/heads/<b>,
+  except the default branch, which is GITHUB_SHA when the run was triggered on it (no request);
+- commit_chain: per phase POST /git/trees (base_tree + inline contents) and POST /git/commits, then ONE
+  ref write (POST /git/refs, or PATCH /git/refs/heads/<b> with force=false): the ref is the lock, so
+  a racer's write fails with 422 and becomes RefConflict; orphaned trees and commits are harmless;
+- pull requests: GET /pulls?head=owner:branch&state=all, POST /pulls, POST /issues/{n}/labels,
+  POST /pulls/{n}/requested_reviewers, PATCH /pulls/{n}, PUT /pulls/{n}/merge;
+- checks: one POST /check-runs per result; GET /commits/{sha}/check-runs; reviews: GET/POST /pulls/{n}/reviews.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from bot.errors import ForgeError, RuleRefusal
+from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review
+from bot.forge.github import protection
+from bot.forge.github.api import Api, ApiError, MissingPermission, Settings, installation_token
+from bot.forge.github.reads import Reads
+
+DEFAULT_IDENTITY = "incident-bot[bot]"
+SUMMARY_LIMIT = 65535  # GitHub's limit on a check run's output.summary
+_APPROVES = re.compile(r"^Approves-Action:\s*(\S+)\s*$", re.MULTILINE)
+
+
+class GitHubForge:
+    name = "github"
+
+    def __init__(self, settings: Settings, checkout: Path | None = None) -> None:
+        self.settings = settings
+        self.default_branch = settings.default_branch
+        self.api = Api(settings)
+        self.reads = Reads(self.api, checkout, settings.default_branch, settings.main_sha)
+        self._identity = settings.identity
+        self._login: str | None = None
+        self._login_known = installation_token(settings.token)  # GET /user answers 403 to those: skip it
+        self._pull_urls: dict[str, str] = {}  # head sha -> pull request URL (details_url of action_required)
+        self._finalizer = weakref.finalize(self, _close, self.api, self.reads)
+
+    def close(self) -> None:
+        self._finalizer()
+
+    def __enter__(self) -> GitHubForge:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ identity
+
+    @property
+    def bot_identity(self) -> str:
+        """The bot's login: configured (INCIDENT_BOT_IDENTITY), else the token's account, else the
+        App default (installation tokens cannot read GET /user). Resolved once, only when needed."""
+        if self._identity is None:
+            self._identity = self.token_login() or DEFAULT_IDENTITY
+        return self._identity
+
+    @bot_identity.setter
+    def bot_identity(self, value: str) -> None:
+        self._identity = value
+
+    def token_login(self) -> str | None:
+        """The account the token authenticates as (GET /user, once); None when GitHub will not say."""
+        if not self._login_known:
+            self._login_known = True
+            try:
+                self._login = str(self.api.call("GET", "/user", "identify the token", in_repo=False)["login"])
+            except (ApiError, MissingPermission):
+                self._login = None
+        return self._login
+
+    # ------------------------------------------------------------------ refs and reads
+
+    def head(self, branch: str) -> str | None:
+        return self.reads.resolve(branch)
+
+    def branches(self, prefix: str) -> dict[str, str]:
+        refs = self.api.pages(f"/git/matching-refs/heads/{_quote(prefix)}", f"list branches {prefix}*",
+                              per_page=False)
+        found = {r["ref"].removeprefix("refs/heads/"): r["object"]["sha"] for r in refs}
+        return {name: sha for name, sha in found.items() if name.startswith(prefix)}
+
+    def read(self, ref: str, path: str) -> str | None:
+        return self.reads.read(ref, path)
+
+    def tree(self, ref: str, prefix: str) -> dict[str, str]:
+        return self.reads.tree(ref, prefix)
+
+    def changed_paths(self, base: str, head: str) -> dict[str, str]:
+        return self.reads.changed_paths(base, head)
+
+    def get_commit(self, sha: str) -> Commit:
+        resolved = self.reads.resolve(sha)
+        return self.reads.commit(resolved or sha)
+
+    def commits(self, base: str, head: str) -> list[Commit]:
+        return self.reads.commits(base, head)
+
+    # ------------------------------------------------------------------ writing commits
+
+    def commit_chain(
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
+    ) -> str:
+        tree, new = self.reads.tree_of(parent), parent
+        author = {"name": self.bot_identity, "email": f"{self.bot_identity}@users.noreply.github.com"}
+        for files, message in changes:
+            known = self.reads.known_listing(new)  # lets a deletion of an absent file be dropped, not refused
+            entries: list[dict[str, str | None]] = [
+                {"path": p, "mode": "100644", "type": "blob", "content": t} if t is not None
+                else {"path": p, "mode": "100644", "type": "blob", "sha": None}
+                for p, t in sorted(files.items()) if t is not None or known is None or p in known
+            ]
+            if entries:
+                tree = self.api.call("POST", "/git/trees", f"write the tree of {branch}",
+                                     {"base_tree": tree, "tree": entries})["sha"]
+            body = {"message": message, "tree": tree, "parents": [new], "author": author, "committer": author}
+            commit = self.api.call("POST", "/git/commits", f"write a commit on {branch}", body)["sha"]
+            self.reads.wrote(commit, tree, new, dict(files))
+            new = commit
+        try:
+            if create:
+                self.api.call("POST", "/git/refs", f"create {branch}", {"ref": f"refs/heads/{branch}", "sha": new})
+            else:
+                self.api.call("PATCH", f"/git/refs/heads/{_quote(branch)}", f"move {branch}",
+                              {"sha": new, "force": False})
+        except ApiError as exc:
+            self.reads.moved(f"heads/{branch}", None)
+            if exc.status == 422:  # "Reference already exists" / "Update is not a fast forward" / gone
+                raise RefConflict(f"{branch} moved or already exists ({exc.message}); re-read and retry") from None
+            raise
+        self.reads.moved(f"heads/{branch}", new)
+        return new
+
+    # ------------------------------------------------------------------ pull requests
+
+    def _pull(self, data: dict[str, Any]) -> PullRequest:
+        teams = [f"@{self.settings.owner}/{t['slug']}" for t in data.get("requested_teams") or []]
+        users = [f"@{u['login']}" for u in data.get("requested_reviewers") or []]
+        state = "merged" if data.get("merged_at") else str(data["state"])
+        pull = PullRequest(
+            number=int(data["number"]), branch=data["head"]["ref"], base=data["base"]["ref"], title=data["title"],
+            body=data.get("body") or "", state=state, head_sha=data["head"]["sha"],
+            merge_sha=data.get("merge_commit_sha") if state == "merged" else None,
+            labels=tuple(sorted(label["name"] for label in data.get("labels") or [])),
+            requested_reviewers=tuple(sorted(users + teams)), url=data.get("html_url") or "",
+        )
+        self._pull_urls[pull.head_sha] = pull.url
+        return pull
+
+    def find_pull(self, branch: str) -> PullRequest | None:
+        params = {"head": f"{self.settings.owner}:{branch}", "state": "all", "per_page": 100}
+        found = [self._pull(d) for d in self.api.call("GET", "/pulls", f"find the pull request of {branch}",
+                                                        params=params)]
+        return next((p for p in found if p.state == "open"), found[0] if found else None)
+
+    def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...],
+                  reviewers: tuple[str, ...] = ()) -> PullRequest:
+        request = {"title": title, "head": branch, "base": self.default_branch, "body": body,
+                   "maintainer_can_modify": False}
+        try:
+            data = self.api.call("POST", "/pulls", f"open the pull request of {branch}", request)
+        except ApiError as exc:
+            if exc.status == 422 and exc.mentions("already exists"):  # a racer, an earlier run, or a lost answer
+                existing = self.find_pull(branch)
+                if existing is not None and existing.state == "open":
+                    return self._complete(existing, labels, reviewers)
+            raise
+        number, author = int(data["number"]), str(data["user"]["login"])
+        if labels:
+            data["labels"] = self.api.call("POST", f"/issues/{number}/labels", f"label #{number}",
+                                           {"labels": sorted(set(labels))})
+        data.update(self._request_reviews(number, reviewers, {author.lower(), self.bot_identity.lower()}))
+        return self._pull(data)
+
+    def _complete(self, pull: PullRequest, labels: tuple[str, ...], reviewers: tuple[str, ...]) -> PullRequest:
+        """An existing pull request gets what an interrupted opening may have left out (labels, reviews)."""
+        if not set(labels) <= set(pull.labels):
+            self.update_pull(pull.number, labels=labels)
+        if reviewers and not pull.requested_reviewers:
+            self._request_reviews(pull.number, reviewers, {self.bot_identity.lower()})
+        return pull
+
+    def _request_reviews(self, number: int, reviewers: tuple[str, ...], never: set[str]) -> dict[str, Any]:
+        """Ask the code owners (@user, @org/team) to review; never the author or the bot. GitHub refuses
+        the whole request (422) when one of them has no access: retry without the teams, then give up
+        (GitHub also requests code owners by itself when the repository protects with them)."""
+        handles = sorted({r.lstrip("@") for r in reviewers}, key=str.lower)
+        users = [h for h in handles if "/" not in h and h.lower() not in never]
+        owner = self.settings.owner.lower()  # only this organization's teams can be asked (by slug)
+        teams = [h.split("/", 1)[1] for h in handles if "/" in h and h.split("/", 1)[0].lower() == owner]
+        attempts = [{"reviewers": users, "team_reviewers": teams}] + ([{"reviewers": users}] if teams and users else [])
+        for request in attempts:
+            request = {k: v for k, v in request.items() if v}
+            if not request:
+                break
+            try:
+                data: dict[str, Any] = self.api.call("POST", f"/pulls/{number}/requested_reviewers",
+                                                     f"request reviews on #{number}", request)
+                return {k: data.get(k) or [] for k in ("requested_reviewers", "requested_teams")}
+            except ApiError as exc:
+                if exc.status != 422:
+                    raise
+        return {}
+
+    def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
+        if body is not None:
+            self.api.call("PATCH", f"/pulls/{number}", f"update #{number}", {"body": body})
+        if labels:
+            self.api.call("POST", f"/issues/{number}/labels", f"label #{number}", {"labels": sorted(set(labels))})
+
+    def merge(self, number: int, sha: str, message: str) -> str:
+        title, _, rest = message.partition("\n")
+        body = {"sha": sha, "merge_method": "merge", "commit_title": title, "commit_message": rest.strip("\n")}
+        try:
+            data = self.api.call("PUT", f"/pulls/{number}/merge", f"merge #{number}", body)
+        except ApiError as exc:
+            if exc.status == 409:
+                raise RefConflict(f"pull request #{number} head is no longer {sha[:12]} ({exc.message})") from None
+            if exc.status == 405:
+                pull = self._pull(self.api.call("GET", f"/pulls/{number}", f"read #{number}"))
+                if pull.state == "merged" and pull.head_sha == sha and pull.merge_sha:
+                    return pull.merge_sha  # an earlier attempt merged it (its answer was lost)
+                raise RuleRefusal(f"GitHub refused to merge #{number}: {exc.message}") from None
+            raise
+        return str(data["sha"])
+
+    # ------------------------------------------------------------------ checks and reviews
+
+    def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check:
+        if conclusion not in CONCLUSIONS:
+            raise ForgeError(f"check {name}: conclusion {conclusion!r} is not one of {', '.join(CONCLUSIONS)}")
+        text = fit_summary(summary)
+        body: dict[str, Any] = {"name": name, "head_sha": sha, "status": "completed", "conclusion": conclusion,
+                                "output": {"title": title, "summary": text}}
+        if conclusion == "action_required":  # GitHub shows a button leading there: the pull request
+            body["details_url"] = self._pull_urls.get(sha) or f"{self.settings.html_url}/{self.settings.repository}" \
+                                                              f"/commit/{sha}"
+        self.api.call("POST", "/check-runs", f"record the {name} check", body)
+        return Check(name, sha, conclusion, title, text)
+
+    def checks(self, sha: str) -> dict[str, Check]:
+        runs = self.api.pages(f"/commits/{sha}/check-runs", f"read the checks of {sha[:12]}",
+                              {"filter": "latest"}, key="check_runs")
+        latest: dict[str, dict[str, Any]] = {}
+        for run in sorted(runs, key=lambda r: int(r["id"])):
+            if run["status"] == "completed":
+                latest[run["name"]] = run
+        return {n: Check(n, sha, str(r["conclusion"]), (r.get("output") or {}).get("title") or "",
+                         (r.get("output") or {}).get("summary") or "") for n, r in latest.items()}
+
+    def reviews(self, number: int) -> tuple[Review, ...]:
+        found = []
+        for r in self.api.pages(f"/pulls/{number}/reviews", f"read the reviews of #{number}"):
+            action = _APPROVES.search(r.get("body") or "")
+            state = "approved" if r["state"] == "APPROVED" else str(r["state"]).lower()
+            found.append(Review(f"@{r['user']['login']}", r.get("commit_id") or "", state,
+                                action.group(1) if action else None))
+        return tuple(found)
+
+    def add_review(self, number: int, review: Review) -> None:
+        login = self.token_login()
+        if login is not None and login.lower() != review.reviewer.lstrip("@").lower():
+            raise RuleRefusal(f"approve refused: the token authenticates as @{login}, and GitHub records a review "
+                              f"as the token's account: run it with {review.reviewer}'s own token")
+        text = f"Approved with `incident-bot approve` on {review.sha[:12]}."
+        if review.approves_action:
+            text += f"\n\nApproves-Action: {review.approves_action}"
+        body = {"commit_id": review.sha, "event": "APPROVE", "body": text}
+        try:
+            self.api.call("POST", f"/pulls/{number}/reviews", f"approve #{number}", body)
+        except ApiError as exc:
+            if exc.status == 422 and exc.mentions("your own pull request"):
+                raise RuleRefusal(f"approve refused by GitHub: the token belongs to the author of #{number} (the "
+                                  "bot); a code owner approves with their own token") from None
+            raise
+
+    # ------------------------------------------------------------------ branch protection
+
+    def _protection_path(self, policy: dict[str, Any]) -> str:
+        return f"/branches/{_quote(policy['branch'])}/protection"
+
+    def protect(self, policy: dict[str, Any]) -> None:
+        self.api.call("PUT", self._protection_path(policy), f"protect {policy['branch']}",
+                      protection.protection_body(policy))
+
+    def protection_drift(self, policy: dict[str, Any]) -> list[str]:
+        try:
+            live = self.api.call("GET", self._protection_path(policy), f"read the protection of {policy['branch']}")
+        except ApiError as exc:
+            if exc.status == 404 and exc.mentions("not protected"):
+                live = None
+            else:
+                raise
+        return protection.drift(policy, live)
+
+
+def fit_summary(summary: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The summary within GitHub's limit (counted in UTF-8 bytes, which is never fewer than characters):
+    cut at a line, close an open code fence, and say so."""
+    data = summary.encode("utf-8")
+    if len(data) <= limit:
+        return summary
+    note = (f"\n\n> **Truncated:** GitHub allows {limit} characters in a check summary; this one had "
+            f"{len(summary)}. The full report is in the job summary and the incident's audit trace.\n")
+    kept = data[: limit - len(note.encode()) - 8].decode("utf-8", errors="ignore")
+    kept = kept[: kept.rfind("\n") + 1] or kept
+    if kept.count("```") % 2:
+        kept += "```\n"
+    return kept + note
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="/")
+
+
+def _close(api: Api, reads: Reads) -> None:
+    api.close()
+    reads.close()
+
+
+def _conforms(forge: GitHubForge) -> Forge:
+    return forge  # mypy checks that GitHubForge implements the Forge protocol
+
+
+__all__ = ["GitHubForge", "fit_summary"]

@@ -1,0 +1,315 @@
+"""What the GitHub forge reads: commits, file listings and file contents, from the local checkout
+when it holds the commit (zero requests: in Actions the workflow checks the repository out), else from
+the API (git trees, blobs, compare).
+
+Everything keyed by an object id never changes, so it is remembered: commit -> tree, commit -> file
+listing, blob -> text (blobs the bot wrote are also stored in the checkout's object database, so a
+later run on the same checkout reads them without a request). Branch heads are never cached.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import io
+import re
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from gitdb.base import IStream
+
+from bot.errors import BotError, ForgeError, InputError
+from bot.forge.base import Commit
+from bot.forge.github.api import Api, ApiError
+from bot.forge.local import LocalForge, parse_trailers
+
+_EXPR = re.compile(r"([0-9a-f]{40})((?:[~^][0-9]*)*)")
+_STEP = re.compile(r"([~^])([0-9]*)")
+_STATUS = {"added": "A", "removed": "D", "modified": "M", "changed": "M", "copied": "A"}
+
+
+def blob_id(text: str) -> str:
+    """Git's object id for a file with this content (so the bot knows what it wrote without asking)."""
+    data = text.encode("utf-8")
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def utc(stamp: str) -> str:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Reads:
+    def __init__(self, api: Api, checkout: Path | None, default_branch: str, main_sha: str | None) -> None:
+        self.api = api
+        self.default_branch = default_branch
+        self.local = _open_checkout(checkout, default_branch)
+        self._main = main_sha
+        self._trees: dict[str, str] = {}  # commit -> tree
+        self._parents: dict[str, tuple[str, ...]] = {}
+        self._listings: dict[str, dict[str, str]] = {}  # commit -> {path: blob}
+        self._texts: dict[str, str] = {}  # blob -> text
+        self._commits: dict[str, Commit] = {}
+        self._local_has: dict[str, bool] = {}
+        self._compares: dict[tuple[str, str], dict[str, Any]] = {}
+        self._heads: dict[str, str | None] = {}  # "heads/<branch>" -> commit, this run
+
+    def close(self) -> None:
+        if self.local is not None:
+            self.local.repo.close()
+
+    # ------------------------------------------------------------------ refs
+
+    def main(self) -> str:
+        if self._main is None:
+            found = self.branch(self.default_branch)
+            if found is None:
+                where = self.api.settings.repository
+                raise ForgeError(f"the default branch {self.default_branch} does not exist on {where}")
+            self._main = found
+        return self._main
+
+    def branch(self, name: str) -> str | None:
+        return self.ref(f"heads/{name}")
+
+    def ref(self, ref: str) -> str | None:
+        """A ref's commit, read once per run: the bot's own ref writes update it, and a refused write
+        (RefConflict) forgets it, so a compare-and-swap loop always re-reads after losing."""
+        if ref not in self._heads:
+            try:
+                data = self.api.call("GET", f"/git/ref/{quote(ref)}", f"read {ref}")
+                self._heads[ref] = str(data["object"]["sha"])
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                self._heads[ref] = None
+        return self._heads[ref]
+
+    def moved(self, ref: str, sha: str | None) -> None:
+        """The bot moved `ref` (heads/...) to `sha`; None: it is unknown again (a write was refused)."""
+        if sha is None:
+            self._heads.pop(ref, None)
+        else:
+            self._heads[ref] = sha
+
+    def resolve(self, ref: str) -> str | None:
+        """A commit id for the default branch, a commit id (with ~n / ^n), a branch or a full ref."""
+        if ref in (self.default_branch, f"refs/heads/{self.default_branch}"):
+            return self.main()
+        found = _EXPR.fullmatch(ref)
+        if found is None:
+            return self.ref(ref[5:]) if ref.startswith("refs/") else self.branch(ref)
+        sha, suffix = found.groups()
+        if not suffix:
+            return sha
+        if self.has_local(sha) and self.local is not None:
+            return self.local.head(ref)
+        for op, count in _STEP.findall(suffix):
+            n = int(count) if count else 1
+            steps = [0] * n if op == "~" else [n - 1] if n else []  # ~n: n first parents; ^n: the n-th parent
+            for index in steps:
+                parents = self.parents(sha)
+                if index >= len(parents):
+                    return None
+                sha = parents[index]
+        return sha
+
+    def has_local(self, sha: str) -> bool:
+        if self.local is None:
+            return False
+        if sha not in self._local_has:
+            self._local_has[sha] = self.local.head(sha) is not None
+        return self._local_has[sha]
+
+    # ------------------------------------------------------------------ commits
+
+    def commit(self, sha: str) -> Commit:
+        if sha not in self._commits:
+            if self.has_local(sha) and self.local is not None:
+                return self.local.get_commit(sha)
+            try:
+                data = self.api.call("GET", f"/git/commits/{sha}", f"read commit {sha[:12]}")
+            except ApiError as exc:
+                if exc.status in (404, 422):
+                    raise InputError("commit", sha, "no such commit") from None
+                raise
+            self._learn(sha, data["tree"]["sha"], tuple(p["sha"] for p in data["parents"]))
+            self._commits[sha] = Commit(sha, str(data["message"]).strip("\n"), parse_trailers(data["message"]),
+                                        data["author"]["name"], utc(data["committer"]["date"]))
+        return self._commits[sha]
+
+    def parents(self, sha: str) -> tuple[str, ...]:
+        if sha not in self._parents:
+            self.commit(sha)
+        return self._parents.get(sha, ())
+
+    def tree_of(self, sha: str) -> str:
+        if sha not in self._trees:
+            if self.has_local(sha) and self.local is not None:
+                self._trees[sha] = str(self.local.repo.git.rev_parse(f"{sha}^{{tree}}"))
+            else:
+                self.commit(sha)
+        return self._trees[sha]
+
+    def _learn(self, sha: str, tree: str, parents: tuple[str, ...]) -> None:
+        self._trees[sha], self._parents[sha] = tree, parents
+
+    def wrote(self, sha: str, tree: str, parent: str, files: dict[str, str | None]) -> None:
+        """Remember a commit the bot just created, and what it holds (no request needed later)."""
+        self._learn(sha, tree, (parent,))
+        for text in files.values():
+            if text is not None:
+                self._remember(blob_id(text), text, store=True)
+        base = self.known_listing(parent)
+        if base is not None:
+            listing = {p: b for p, b in base.items() if files.get(p, "") is not None}
+            listing.update({p: blob_id(t) for p, t in files.items() if t is not None})
+            self._listings[sha] = listing
+
+    # ------------------------------------------------------------------ files
+
+    def known_listing(self, sha: str) -> dict[str, str] | None:
+        """The listing when it costs no request (remembered, or in the checkout)."""
+        if sha not in self._listings and self.has_local(sha) and self.local is not None:
+            out = str(self.local.repo.git.ls_tree("-r", "-z", "--full-tree", sha))
+            entries = (line.split("\t", 1) for line in out.split("\0") if line)
+            self._listings[sha] = {path: meta.split()[2] for meta, path in entries if meta.split()[1] == "blob"}
+        return self._listings.get(sha)
+
+    def listing(self, sha: str) -> dict[str, str] | None:
+        """{path: blob id} of every file in the commit; None if there is no such commit."""
+        known = self.known_listing(sha)
+        if known is not None:
+            return known
+        try:
+            data = self.api.call("GET", f"/git/trees/{self._trees.get(sha, sha)}", f"list the files of {sha[:12]}",
+                                 params={"recursive": "1"})
+        except ApiError as exc:
+            if exc.status in (404, 422):
+                return None
+            raise
+        if data.get("truncated"):
+            raise ForgeError(f"the tree of {sha[:12]} is too large for one GitHub listing (over 100,000 entries)")
+        self._trees.setdefault(sha, str(data["sha"]))
+        self._listings[sha] = {e["path"]: e["sha"] for e in data["tree"] if e["type"] == "blob"}
+        return self._listings[sha]
+
+    def texts(self, blobs: list[str]) -> dict[str, str]:
+        wanted = [b for b in dict.fromkeys(blobs) if b not in self._texts]
+        if wanted and self.local is not None:
+            for sha, text in _cat_file(self.local.path, wanted).items():
+                self._remember(sha, text, store=False)
+        for sha in (b for b in wanted if b not in self._texts):
+            data = self.api.call("GET", f"/git/blobs/{sha}", f"read blob {sha[:12]}")
+            content = str(data["content"])
+            raw = base64.b64decode(content) if data.get("encoding") == "base64" else content.encode()
+            self._remember(sha, raw.decode("utf-8", errors="replace"), store=True)
+        return {b: self._texts[b] for b in blobs}
+
+    def _remember(self, sha: str, text: str, *, store: bool) -> None:
+        self._texts[sha] = text
+        if store and self.local is not None:
+            data = text.encode("utf-8")
+            with contextlib.suppress(OSError, ValueError):  # a cache: a read-only checkout costs requests later
+                self.local.repo.odb.store(IStream("blob", len(data), io.BytesIO(data)))
+
+    def read(self, ref: str, path: str) -> str | None:
+        sha = self.resolve(ref)
+        if sha is None:
+            return None
+        if self.has_local(sha) and self.local is not None:
+            return self.local.read(sha, path)
+        blob = (self.listing(sha) or {}).get(path)
+        return None if blob is None else self.texts([blob])[blob]
+
+    def tree(self, ref: str, prefix: str) -> dict[str, str]:
+        sha = self.resolve(ref)
+        if sha is None:
+            return {}
+        if self.has_local(sha) and self.local is not None:
+            return self.local.tree(sha, prefix)
+        top = prefix.rstrip("/")
+        found = {p: b for p, b in (self.listing(sha) or {}).items() if not top or p == top or p.startswith(top + "/")}
+        texts = self.texts(list(found.values()))
+        return {p: texts[b] for p, b in sorted(found.items())}
+
+    # ------------------------------------------------------------------ comparisons
+
+    def _pair(self, base: str, head: str) -> tuple[str, str]:
+        pair = self.resolve(base), self.resolve(head)
+        if pair[0] is None or pair[1] is None:
+            raise ForgeError(f"cannot compare {base}...{head}: {head if pair[1] is None else base} does not exist")
+        return pair[0], pair[1]
+
+    def _compare(self, base: str, head: str) -> dict[str, Any]:
+        """GET /compare/{base}...{head}: the merge base's diff to head and the commits (all pages)."""
+        if (base, head) not in self._compares:
+            path, what = f"/compare/{base}...{head}", f"compare {base[:12]}...{head[:12]}"
+            data = self.api.call("GET", path, what, params={"per_page": 100})
+            commits = list(data["commits"])
+            page = 2
+            while len(commits) < data["total_commits"] and page <= 50:
+                more = self.api.call("GET", path, what, params={"per_page": 100, "page": page})["commits"]
+                if not more:
+                    break
+                commits, page = commits + more, page + 1
+            data["commits"] = commits
+            self._compares[(base, head)] = data
+        return self._compares[(base, head)]
+
+    def changed_paths(self, base: str, head: str) -> dict[str, str]:
+        b, h = self._pair(base, head)
+        if self.has_local(b) and self.has_local(h) and self.local is not None:
+            return self.local.changed_paths(b, h)
+        changed: dict[str, str] = {}
+        for f in self._compare(b, h).get("files") or []:
+            if f["status"] == "renamed":
+                changed[f["previous_filename"]] = "D"
+                changed[f["filename"]] = "A"
+            elif f["status"] in _STATUS:
+                changed[f["filename"]] = _STATUS[f["status"]]
+        return changed
+
+    def commits(self, base: str, head: str) -> list[Commit]:
+        b, h = self._pair(base, head)
+        if self.has_local(b) and self.has_local(h) and self.local is not None:
+            return self.local.commits(b, h)
+        found = []
+        for c in self._compare(b, h)["commits"]:
+            self._learn(c["sha"], c["commit"]["tree"]["sha"], tuple(p["sha"] for p in c["parents"]))
+            message = str(c["commit"]["message"])
+            commit = Commit(c["sha"], message.strip("\n"), parse_trailers(message), c["commit"]["author"]["name"],
+                            utc(c["commit"]["committer"]["date"]))
+            self._commits[c["sha"]] = commit
+            found.append(commit)
+        return found
+
+
+def _open_checkout(checkout: Path | None, default_branch: str) -> LocalForge | None:
+    if checkout is None:
+        return None
+    try:
+        return LocalForge(checkout, default_branch)
+    except BotError:
+        return None
+
+
+def _cat_file(repo: Path, shas: list[str]) -> dict[str, str]:
+    """The blobs among `shas` that the checkout holds, in one `git cat-file --batch`."""
+    done = subprocess.run(["git", "cat-file", "--batch"], cwd=repo, input="\n".join(shas).encode() + b"\n",
+                          capture_output=True, check=False)
+    out, found, at = done.stdout, {}, 0
+    while at < len(out):
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) == 3 and header[1] == b"blob":
+            size = int(header[2])
+            found[header[0].decode()] = out[at:at + size].decode("utf-8", errors="replace")
+            at += size + 1
+        elif len(header) == 3:
+            at += int(header[2]) + 1
+    return found

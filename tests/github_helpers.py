@@ -1,0 +1,104 @@
+"""The GitHub forge's test bench: the fake's `main` seeded with this repository's desired state, a
+local checkout holding the very same commit (as `actions/checkout` gives a workflow), and the
+environment the CLI reads, the way GitHub Actions provides it."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from pathlib import Path
+
+from git import Repo
+from gitdb.base import IStream
+
+from bot.forge.github import Settings
+from tests.githubfake import BOT_TOKEN, GitHubFake
+from tests.githubfake.gitstore import _tree_sort_key
+
+ROOT = Path(__file__).resolve().parent.parent
+REPOSITORY = "acme/gitops"
+ID = "HM-2026-05-17-01"
+BRANCH = f"incident/{ID}"
+
+
+def seed_files() -> dict[str, str | bytes]:
+    """policies/, specs/, deploy/, .github/CODEOWNERS and the seed fixtures, as on the project's main."""
+    files: dict[str, str | bytes] = {}
+    for top in ("policies", "specs", "deploy", "fixtures"):
+        for path in sorted((ROOT / top).rglob("*")):
+            rel = path.relative_to(ROOT).as_posix()
+            if path.is_file() and not rel.startswith(("fixtures/vendor/", "fixtures/readiness/")):
+                files[rel] = path.read_bytes()
+    files[".github/CODEOWNERS"] = (ROOT / ".github" / "CODEOWNERS").read_text()
+    return files
+
+
+def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: tuple[str, ...] = ()) -> Path:
+    """A local git repository holding the fake's objects reachable from `branch` (and from the `fetched`
+    branches, as remote-tracking refs), checked out: the same commit ids as on the fake, which is what
+    `actions/checkout` gives a workflow (`fetch-depth: 0` fetches every branch)."""
+    store = server.repo().git
+    tip = server.ref_sha(branch)
+    assert tip is not None
+    tips = [tip, *(str(server.ref_sha(b)) for b in fetched)]
+    subprocess.run(["git", "init", "-q", "-b", branch, str(path)], check=True)
+    repo = Repo(path)
+    try:
+        for sha in {a for t in tips for a in store.ancestors(t)}:
+            commit = store.commits[sha]
+            lines = [f"tree {commit.tree}", *(f"parent {p}" for p in commit.parents),
+                     f"author {commit.author.raw()}", f"committer {commit.committer.raw()}", "", commit.message]
+            _put(repo, "commit", "\n".join(lines).encode(), sha)
+            for entry in store.flatten(commit.tree).values():
+                _put(repo, "blob", store.blobs[entry.sha], entry.sha)
+            _put_trees(repo, store, commit.tree)
+    finally:
+        repo.close()
+    subprocess.run(["git", "-C", str(path), "update-ref", f"refs/heads/{branch}", tip], check=True)
+    for name, sha in zip(fetched, tips[1:], strict=True):
+        subprocess.run(["git", "-C", str(path), "update-ref", f"refs/remotes/origin/{name}", sha], check=True)
+    subprocess.run(["git", "-C", str(path), "reset", "-q", "--hard", tip], check=True)
+    return path
+
+
+def _put_trees(repo: Repo, store, tree: str) -> None:
+    entries = store.trees[tree]
+    payload = b"".join(f"{e.mode.lstrip('0')} {name}\0".encode() + bytes.fromhex(e.sha)
+                       for name, e in sorted(entries.items(), key=_tree_sort_key))
+    _put(repo, "tree", payload, tree)
+    for e in entries.values():
+        if e.type == "tree":
+            _put_trees(repo, store, e.sha)
+
+
+def _put(repo: Repo, kind: str, data: bytes, expected: str) -> None:
+    stored = repo.odb.store(IStream(kind, len(data), io.BytesIO(data)))
+    written = stored.hexsha.decode() if isinstance(stored.hexsha, bytes) else str(stored.hexsha)
+    assert written == expected, f"{kind} {expected} was written as {written}"
+
+
+def github_env(server: GitHubFake, token: str = BOT_TOKEN, **extra: str) -> dict[str, str]:
+    """What a workflow step on the default branch sees (plus: no pacing, fast retries, for tests)."""
+    sha = server.ref_sha("main")
+    assert sha is not None
+    return {
+        "INCIDENT_BOT_FORGE": "github",
+        "GITHUB_TOKEN": token,
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "GITHUB_API_URL": server.base_url,
+        "GITHUB_SHA": sha,
+        "GITHUB_REF": "refs/heads/main",
+        "INCIDENT_BOT_GITHUB_PACING": "none",
+        "INCIDENT_BOT_GITHUB_BACKOFF": "0",
+        **extra,
+    }
+
+
+def fast_settings(server: GitHubFake, token: str = BOT_TOKEN, **overrides: object) -> Settings:
+    """Settings for a forge talking to the fake: no pacing, no backoff, short rate-limit waits."""
+    values: dict[str, object] = {
+        "token": token, "repository": REPOSITORY, "api_url": server.base_url, "main_sha": server.ref_sha("main"),
+        "attempts": 5, "backoff": 0.0, "secondary_rate_wait": 1.0, "max_rate_limit_wait": 10.0,
+        "seconds_between_requests": None, "seconds_between_writes": None, **overrides,
+    }
+    return Settings(**values)  # type: ignore[arg-type]
