@@ -354,3 +354,20 @@ def test_protect_applies_the_policy_and_check_reports_drift(run, server: GitHubF
     assert drifted.code == 1 and drifted.out.startswith("DRIFT branch=main")
     assert "required_status_checks.contexts: policy ['dry-run', 'readiness'], live ['readiness']" in drifted.err
     assert "required_pull_request_reviews.required_approving_review_count: policy 1, live 2" in drifted.err
+
+
+def test_a_look_alike_check_from_another_app_never_opens_the_gate(server: GitHubFake, checkout: Path) -> None:
+    """With INCIDENT_BOT_CHECK_APP set, only check runs of that App count: another App's `readiness`
+    check on the head commit does not let the dry-run run."""
+    other = "ghs_fakeOtherApp000000000000000000000"
+    server.add_token(other, "other-app[bot]", BOT_PERMISSIONS)
+    open_with(server, checkout, GRAFANA)
+    head = server.ref_sha(f"heads/{BRANCH}")
+    with forge(server, checkout, token=other) as f:
+        f.record_check(head, "readiness", "success", "forged", "forged")
+    with forge(server, checkout, check_app="incident-bot") as f:
+        assert "readiness" not in f.checks(head)
+        f.record_check(head, "readiness", "success", "PASS", "the bot's own")
+        assert f.checks(head)["readiness"].summary == "the bot's own"
+    with forge(server, checkout) as f:  # without the setting every App counts (documented)
+        assert f.checks(head)["readiness"].summary == "the bot's own"

@@ -35,6 +35,9 @@ NOTES = "refs/notes/incident-bot/checks"
 BOT = "incident-bot"
 _COMMITISH = re.compile(r"[0-9a-f]{40}(?:[~^][0-9]*)*")
 _SHA = re.compile(r"[0-9a-f]{40}")
+# Subject of a pull request's record commit; it names the branch so a lookup reads only that branch's
+# records (older records, whose subject has no branch, are read).
+_PULL_SUBJECT = re.compile(r"pull #[0-9]+: [a-z]+ (\S+)")
 BOT_EMAIL = "incident-bot@users.noreply.local"
 
 
@@ -204,13 +207,15 @@ class LocalForge:
     def _load_pull(self, ref: str) -> PullRequest:
         return self._with_head(self._stored_pull(self.read(ref, "pull.json")))
 
-    def _stored_pulls(self) -> list[PullRequest]:
-        """Every pull request as stored, in number order: one for-each-ref, records read without a
-        process each, and no branch resolved (callers resolve the head of the one they pick)."""
-        out = self._git("for-each-ref", "--format=%(refname) %(objectname)", PULLS)
-        pairs = sorted((line.split(" ", 1) for line in out.splitlines() if line),
-                       key=lambda pair: int(pair[0].rsplit("/", 1)[1]))
-        return [self._stored_pull(self._read_at(sha, "pull.json")) for _, sha in pairs]
+    def _stored_pulls(self, branch: str) -> list[PullRequest]:
+        """The pull requests that may be `branch`'s, as stored, in number order: one for-each-ref, only
+        records whose commit subject does not name another branch are read, none with a process of its
+        own, and no branch is resolved (callers resolve the head of the one they pick)."""
+        out = self._git("for-each-ref", "--format=%(refname) %(objectname) %(contents:subject)", PULLS)
+        rows = sorted(((line.split(" ", 2) + [""])[:3] for line in out.splitlines() if line),
+                      key=lambda row: int(row[0].rsplit("/", 1)[1]))
+        return [self._stored_pull(self._read_at(sha, "pull.json")) for _, sha, subject in rows
+                if (listed := _PULL_SUBJECT.fullmatch(subject)) is None or listed.group(1) == branch]
 
     def _stored_pull(self, text: str | None) -> PullRequest:
         data = json.loads(text or "{}")
@@ -238,11 +243,12 @@ class LocalForge:
             self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},pull.json", env=env)
             tree = self._git("write-tree", env=env).strip()
         parents = ["-p", old] if old else []
-        new = self._git("commit-tree", tree, *parents, stdin=f"pull #{pull.number}: {pull.state}", env=self._bot_env())
+        new = self._git("commit-tree", tree, *parents, stdin=f"pull #{pull.number}: {pull.state} {pull.branch}",
+                        env=self._bot_env())
         self._update_ref(ref, new.strip(), old)
 
     def find_pull(self, branch: str) -> PullRequest | None:
-        found = [pull for pull in self._stored_pulls() if pull.branch == branch]
+        found = [pull for pull in self._stored_pulls(branch) if pull.branch == branch]
         return self._with_head(found[-1]) if found else None
 
     def pull(self, number: int) -> PullRequest:
@@ -277,7 +283,7 @@ class LocalForge:
         raise ForgeError(f"could not open a pull request for {branch}: too much contention")
 
     def find_pull_all(self, branch: str) -> list[PullRequest]:
-        return [self._with_head(p) for p in self._stored_pulls() if p.branch == branch and p.state != "closed"]
+        return [self._with_head(p) for p in self._stored_pulls(branch) if p.branch == branch and p.state != "closed"]
 
     def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
         for _ in range(20):

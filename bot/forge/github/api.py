@@ -36,6 +36,9 @@ class Settings:
     api_url: str = DEFAULT_API
     main_sha: str | None = None
     identity: str | None = None  # the bot's login when configured (INCIDENT_BOT_IDENTITY)
+    # Only check runs created by this GitHub App count (its slug, e.g. github-actions): a `readiness`
+    # check posted by any other App or workflow cannot open the gate (INCIDENT_BOT_CHECK_APP).
+    check_app: str | None = None
     default_branch: str = "main"
     attempts: int = 5  # per request, the first included (5xx, rate limits)
     backoff: float = 0.5  # urllib3 backoff factor between attempts on 5xx
@@ -79,6 +82,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         api_url=env.get("GITHUB_API_URL", "").strip() or DEFAULT_API,
         main_sha=sha if _SHA.fullmatch(sha) and on_main else None,
         identity=env.get("INCIDENT_BOT_IDENTITY", "").strip() or None,
+        check_app=env.get("INCIDENT_BOT_CHECK_APP", "").strip() or None,
         default_branch=branch,
         attempts=_number(env, "INCIDENT_BOT_GITHUB_ATTEMPTS", 5, int),
         backoff=_number(env, "INCIDENT_BOT_GITHUB_BACKOFF", 0.5, float),

@@ -252,9 +252,13 @@ class GitHubForge:
         runs = self.api.pages(f"/commits/{sha}/check-runs", f"read the checks of {sha[:12]}",
                               {"filter": "latest"}, key="check_runs")
         latest: dict[str, dict[str, Any]] = {}
+        app = self.settings.check_app
         for run in sorted(runs, key=lambda r: int(r["id"])):
-            if run["status"] == "completed":
-                latest[run["name"]] = run
+            if run["status"] != "completed":
+                continue
+            if app is not None and ((run.get("app") or {}).get("slug") or "") != app:
+                continue  # a look-alike check from another App never counts
+            latest[run["name"]] = run
         return {n: Check(n, sha, str(r["conclusion"]), (r.get("output") or {}).get("title") or "",
                          (r.get("output") or {}).get("summary") or "") for n, r in latest.items()}
 
