@@ -84,7 +84,9 @@ def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dic
             return _validated(ws, found.incident_id, sources)
         if found is not None and found.has_sources:
             existing = ws.forge.find_pull(incident_branch(found.incident_id))
-            if existing is not None:
+            # a pull request without its labels was left by a crash between opening and labelling:
+            # take the full path, which repairs it
+            if existing is not None and any(label.startswith("incident:") for label in existing.labels):
                 return Opened(found.incident_id, "duplicate", existing.number)
         taken = [int(b.rsplit("-", 1)[1]) for b in branches if b.rsplit("-", 1)[1].isdigit()]
         incident_id = found.incident_id if found else f"{stem}-{max(taken, default=0) + 1:02d}"
@@ -187,6 +189,6 @@ def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], *, ne
     pull = None if new else ws.forge.find_pull(branch)
     if pull is None or pull.state != "open":
         return ws.forge.open_pull(branch, title, body, labels, tuple(owners)).number
-    if pull.body != body:
+    if pull.body != body or not set(labels) <= set(pull.labels):
         ws.forge.update_pull(pull.number, body=body, labels=labels)
     return pull.number
