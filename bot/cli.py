@@ -76,11 +76,14 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 
 def cmd_readiness(args: argparse.Namespace) -> int:
-    from bot.loader import load_json
-    from bot.policy import load_profiles, pick_profile
-    from bot.readiness import Readiness, evaluate
+    from bot.loader import load_json, parse_yaml, read_text, validate
+    from bot.readiness import PROFILES_FILE, Readiness, evaluate, pick_profile, profiles_from
 
-    profiles, default = load_profiles(_root(args))
+    # Only the readiness profiles, one file instead of four, and without bot.policy (every policy's value
+    # types): this command's start-up is what a workflow step pays per gate.
+    path = PROFILES_FILE
+    profiles, default = profiles_from(
+        validate(parse_yaml(read_text(_root(args) / path), path), "readiness_profiles", path), path)
     readiness = Readiness.from_dict(load_json(args.readiness, "readiness"))
     result = evaluate(readiness, pick_profile(profiles, default, args.profile))
     _out(result.line())

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.policy import Catalog, radius_rank
-from bot.readiness import PASS, SEMI_MANUAL, GateResult
+from bot.policy import Catalog
+from bot.readiness import PASS, SEMI_MANUAL, GateResult, radius_rank
 from bot.spec import Spec
 
 

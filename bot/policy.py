@@ -10,12 +10,7 @@ from typing import Any
 
 from bot.errors import InputError
 from bot.loader import parse_yaml, read_text, validate
-
-RADII = ("pod", "deployment", "namespace", "cluster")
-
-
-def radius_rank(radius: str) -> int:
-    return RADII.index(radius)
+from bot.readiness import PROFILES_FILE, Profile, pick_profile, profiles_from
 
 
 @dataclass(frozen=True)
@@ -33,15 +28,6 @@ class Catalog:
     actions: dict[str, Action]
     forbidden: dict[str, str]
     backup_max_age_hours: float = 24.0
-
-
-@dataclass(frozen=True)
-class Profile:
-    name: str
-    auto: int
-    semi_manual: int
-    max_radius: str
-    min_audit_trace_coverage: float
 
 
 @dataclass(frozen=True)
@@ -127,7 +113,7 @@ def incident_types_from(data: dict[str, Any], source: str) -> IncidentTypes:
 
 POLICY_FILES = {
     "actions": "policies/actions.yaml",
-    "readiness_profiles": "policies/readiness.yaml",
+    "readiness_profiles": PROFILES_FILE,
     "incident_types": "policies/incident_types.yaml",
     "emergency_stop": "policies/emergency_stop.yaml",
 }
@@ -137,30 +123,6 @@ def load_policy(root: str | Path = ".") -> Policy:
     """Load and validate every policy file under `root`/policies."""
     texts = {path: read_text(Path(root) / path) for path in POLICY_FILES.values()}
     return policy_from_texts(texts, Path(root))
-
-
-def load_profiles(root: str | Path = ".") -> tuple[dict[str, Profile], str]:
-    """Only the readiness profiles (what `incident-bot readiness` needs): one file instead of four."""
-    path = POLICY_FILES["readiness_profiles"]
-    return _profiles(validate(parse_yaml(read_text(Path(root) / path), path), "readiness_profiles", path), path)
-
-
-def _profiles(readiness: dict[str, Any], where: str) -> tuple[dict[str, Profile], str]:
-    profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
-    for name, prof in profiles.items():
-        if prof.semi_manual > prof.auto:
-            raise InputError(where, f"$.profiles.{name}.semi_manual", "exceeds auto")
-    if readiness["default_profile"] not in profiles:
-        raise InputError(where, "$.default_profile", "names no defined profile")
-    return profiles, readiness["default_profile"]
-
-
-def pick_profile(profiles: dict[str, Profile], default: str, name: str | None) -> Profile:
-    chosen = name or default
-    if chosen not in profiles:
-        known = ", ".join(sorted(profiles))
-        raise InputError(POLICY_FILES["readiness_profiles"], "profiles", f"no profile '{chosen}' (known: {known})")
-    return profiles[chosen]
 
 
 def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Policy:
@@ -173,7 +135,7 @@ def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Polic
         return validate(parse_yaml(texts[path], path), schema_name, path)
 
     actions, readiness, types, stop = (doc(n) for n in POLICY_FILES)
-    profiles, default_profile = _profiles(readiness, POLICY_FILES["readiness_profiles"])
+    profiles, default_profile = profiles_from(readiness, POLICY_FILES["readiness_profiles"])
     catalog = catalog_from(actions)
     overlap = sorted(set(catalog.actions) & set(catalog.forbidden))
     if overlap:

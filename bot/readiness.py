@@ -5,11 +5,47 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.policy import Profile, radius_rank
+from bot.errors import InputError
 
+RADII = ("pod", "deployment", "namespace", "cluster")
+# The gate's profiles live here, not in bot.policy, so `incident-bot readiness` does not import every
+# policy's value types (about 5 ms of its start-up); bot.policy builds them with the same functions.
+PROFILES_FILE = "policies/readiness.yaml"
 CATEGORIES = ("spec", "implementation", "verification", "process", "security")
 PASS, SEMI_MANUAL, BLOCK = "PASS", "SEMI-MANUAL", "BLOCK"
 EXIT_CODES = {PASS: 0, SEMI_MANUAL: 3, BLOCK: 1}
+
+
+def radius_rank(radius: str) -> int:
+    return RADII.index(radius)
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    auto: int
+    semi_manual: int
+    max_radius: str
+    min_audit_trace_coverage: float
+
+
+def profiles_from(readiness: dict[str, Any], where: str) -> tuple[dict[str, Profile], str]:
+    """The profiles of a policies/readiness.yaml document already validated against its schema."""
+    profiles = {n: Profile(name=n, **p) for n, p in readiness["profiles"].items()}
+    for name, prof in profiles.items():
+        if prof.semi_manual > prof.auto:
+            raise InputError(where, f"$.profiles.{name}.semi_manual", "exceeds auto")
+    if readiness["default_profile"] not in profiles:
+        raise InputError(where, "$.default_profile", "names no defined profile")
+    return profiles, readiness["default_profile"]
+
+
+def pick_profile(profiles: dict[str, Profile], default: str, name: str | None) -> Profile:
+    chosen = name or default
+    if chosen not in profiles:
+        known = ", ".join(sorted(profiles))
+        raise InputError(PROFILES_FILE, "profiles", f"no profile '{chosen}' (known: {known})")
+    return profiles[chosen]
 
 
 @dataclass(frozen=True)

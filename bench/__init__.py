@@ -1,0 +1,1 @@
+"""Benchmarks and the performance budget (`make bench`)."""

@@ -1,0 +1,154 @@
+"""HTTP requests per operation of the GitHub forge, counted on the local GitHub-speaking server of the
+tests (tests/githubfake: GitHub's REST API, every request and response checked against GitHub's OpenAPI
+description), with the real PyGithub code and the real CLI, configured as a workflow step would be.
+
+    python -m bench.github_requests      # prints a table, writes bench/results/github_requests.json
+
+Budgets (issue 5): opening an incident <= 16 requests, a duplicate webhook <= 3, posting a check run 1.
+Exit status 1 when a budget is missed or the server saw a request that breaks GitHub's description.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bot.cli import main as cli
+from bot.forge.github import GitHubForge
+from tests.github_helpers import BRANCH, ID, REPOSITORY, checkout_of, fast_settings, github_env, seed_files
+from tests.githubfake import REVIEWER_TOKEN, GitHubFake
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "github_requests.json"
+FIXTURES = ROOT / "fixtures"
+DELIVERY = ("--grafana", str(FIXTURES / "webhook_grafana.json"),
+            "--pagerduty", str(FIXTURES / "webhook_pagerduty.json"))
+
+
+@contextlib.contextmanager
+def environment(values: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Bench:
+    def __init__(self, server: GitHubFake, checkout: Path) -> None:
+        self.server, self.checkout = server, checkout
+        self.records: dict[str, dict[str, Any]] = {}
+
+    def command(self, key: str, title: str, *argv: str, checkout: Path | None = None, budget: int | None = None,
+                token: str | None = None, **env: str) -> dict[str, Any]:
+        """Run one CLI command as its own process would (a fresh forge), counting its requests."""
+        before = len(self.server.exchanges)
+        values = github_env(self.server, **({"token": token} if token else {}), **env)
+        with environment(values), contextlib.redirect_stdout(io.StringIO()) as out, \
+                contextlib.redirect_stderr(io.StringIO()) as err:
+            code = cli([*argv, "--repo", str(checkout or self.checkout)])
+        if code != 0:
+            raise SystemExit(f"{' '.join(argv)} exited {code}: {err.getvalue().strip()}")
+        return self.record(key, title, before, budget, output=out.getvalue().strip())
+
+    def record(self, key: str, title: str, before: int, budget: int | None, **extra: Any) -> dict[str, Any]:
+        exchanges = self.server.exchanges[before:]
+        calls = Counter(f"{e.method} {e.operation_id}" for e in exchanges)
+        entry = {"title": title, "requests": len(exchanges), "budget": budget,
+                 "by_operation": dict(sorted(calls.items())), **extra}
+        self.records[key] = entry
+        return entry
+
+
+def naive_open(entry: dict[str, Any], server: GitHubFake, before: int) -> int:
+    """One Contents API PUT per file the phases wrote, plus what any approach needs: the branch listing,
+    the branch creation and the pull request with its labels and review requests (the blob ids a PUT
+    needs to replace a file are taken as known from the checkout, which flatters the naive approach)."""
+    files = sum(len(e.body["tree"]) for e in server.exchanges[before:] if e.operation_id == "git/create-tree")
+    entry["files_written"] = files
+    return files + 1 + 1 + 3
+
+
+def measure() -> dict[str, Any]:
+    with GitHubFake() as server, tempfile.TemporaryDirectory(prefix="incident-bot-gh-bench-") as tmp:
+        server.add_repo(REPOSITORY, seed_files())
+        server.repo().teams.add("sre")  # CODEOWNERS asks @acme/sre, @alice and @bob to review
+        server.add_token("ghp_benchBob00000000000000000000000000", "bob", None, user_type="User")
+        work = Path(tmp)
+        bench = Bench(server, checkout_of(server, work / "checkout"))
+
+        before = len(server.exchanges)
+        opened = bench.command("open", "open a new incident: 5 phase commits, pull request, labels, reviews",
+                               "open", *DELIVERY, budget=16)
+        opened["naive"] = naive_open(opened, server, before)
+        bench.command("duplicate", "duplicate webhook (same runner: the checkout that opened it)",
+                      "open", *DELIVERY, budget=3)
+        bench.command("duplicate_full_checkout",
+                      "duplicate webhook, fresh runner, checkout with every branch (fetch-depth: 0)",
+                      "open", *DELIVERY, checkout=checkout_of(server, work / "full", fetched=(BRANCH,)))
+        bench.command("duplicate_main_checkout", "duplicate webhook, fresh runner, checkout of main only",
+                      "open", *DELIVERY, checkout=checkout_of(server, work / "main-only"))
+        bench.command("check_readiness", "check readiness (whole command: reads, audit entry, check run)",
+                      "check", "readiness", ID)
+        bench.command("check_dry_run", "check dry-run (whole command)", "check", "dry-run", ID)
+        bench.command("approve", "approve (whole command, a code owner's token)", "approve", ID,
+                      "--reviewer", "@alice", token=REVIEWER_TOKEN, INCIDENT_BOT_IDENTITY="incident-bot[bot]")
+
+        head = server.ref_sha(BRANCH)
+        assert head is not None
+        with GitHubForge(fast_settings(server), bench.checkout) as forge:
+            before = len(server.exchanges)
+            forge.record_check(head, "readiness", "success", "PASS", "posted again by the bench")
+            bench.record("check_run", "post a check run", before, 1)
+        merged = bench.command("merge", "merge (whole command: guards, one PUT /pulls/{n}/merge, audit entry)",
+                               "merge", ID)
+        assert merged["by_operation"]["PUT pulls/merge"] == 1
+        bench.command("audit_verify", "audit verify (whole command)", "audit", "verify", ID)
+        return {"violations": list(server.violations), "operations": bench.records}
+
+
+def report(data: dict[str, Any]) -> list[str]:
+    rows = [("operation", "requests", "budget", "naive"), ("-" * 86, "-" * 8, "-" * 6, "-" * 5)]
+    for entry in data["operations"].values():
+        budget, naive = entry.get("budget"), entry.get("naive")
+        rows.append((entry["title"], str(entry["requests"]), "" if budget is None else f"<= {budget}",
+                     "" if naive is None else str(naive)))
+    lines = [f"{a:86s} {b:>8s} {c:>6s} {d:>5s}" for a, b, c, d in rows]
+    opened = data["operations"]["open"]
+    lines.append(f"\nopen, per request: {json.dumps(opened['by_operation'])}")
+    lines.append(f"naive = {opened['files_written']} Contents API PUTs (one per file written) + list branches + "
+                 "create branch + pull request, labels, reviews; it makes one commit per file instead of one per "
+                 "phase and moves the branch after every file (a crash or a racer sees it half-written)")
+    return lines
+
+
+def misses(data: dict[str, Any]) -> list[str]:
+    found = [f"{key}: {e['requests']} requests, budget {e['budget']}" for key, e in data["operations"].items()
+             if e.get("budget") is not None and e["requests"] > e["budget"]]
+    return found + [f"OpenAPI violation: {v}" for v in data["violations"]]
+
+
+def main() -> int:
+    data = measure()
+    print("\n".join(report(data)))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
+    print(f"\nwrote {OUT.relative_to(ROOT)}")
+    problems = misses(data)
+    for problem in problems:
+        print(f"MISS {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
