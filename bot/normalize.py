@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any
 
 from bot.errors import InputError, SourceConflict
@@ -28,9 +29,13 @@ _VALUE_STRING = re.compile(r"var='(?P<var>[^']+)'[^\]]*?value=(?P<value>[-+0-9.e
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
-@dataclass(frozen=True)
+@dataclass
 class Alert:
-    """One alert of one source, reduced to the fields incident-bot keeps (an allowlist)."""
+    """One alert of one source, reduced to the fields incident-bot keeps (an allowlist).
+
+    Internal to normalization and never mutated after parsing; not frozen because a frozen dataclass's
+    __init__ (object.__setattr__ per field) was a third of the per-alert cost (bench/normalize_bench.py).
+    """
 
     source: str
     status: str
@@ -46,8 +51,15 @@ class Alert:
     metrics: dict[str, float] = field(default_factory=dict)
     ref: dict[str, Any] = field(default_factory=dict)
 
+    @cached_property
     def identity(self) -> dict[str, str]:
+        """The identity fields this alert carries (computed once: correlation asks often)."""
         return {f: v for f in IDENTITY_FIELDS if (v := getattr(self, f)) is not None}
+
+    @cached_property
+    def key(self) -> str:
+        """Its incident key: the vendor's, else derived from its identity."""
+        return self.incident_key or _derived_key(self.alertname, self.identity)
 
 
 # ---------------------------------------------------------------- small readers
@@ -277,7 +289,7 @@ PARSERS = {"grafana": parse_grafana, "alertmanager": parse_alertmanager, "pagerd
 # ---------------------------------------------------------------- correlation
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Group:
     """Alerts believed to be one incident; identity holds every field some alert carried."""
 
@@ -313,15 +325,14 @@ def _group_one_source(alerts: list[Alert]) -> list[_Group]:
     """Within one payload, alerts with the same key (explicit or derived) are one incident."""
     buckets: dict[str, list[Alert]] = {}
     for alert in alerts:
-        key = alert.incident_key or _derived_key(alert.alertname, alert.identity())
-        buckets.setdefault(key, []).append(alert)
-    return [_Group(tuple(b), _merged_identity(b)) for _, b in sorted(buckets.items())]
+        buckets.setdefault(alert.key, []).append(alert)
+    return [_Group(tuple(b), b[0].identity if len(b) == 1 else _merged_identity(b)) for _, b in sorted(buckets.items())]
 
 
 def _merged_identity(alerts: list[Alert] | tuple[Alert, ...]) -> dict[str, str]:
     merged: dict[str, str] = {}
     for alert in alerts:
-        for name, value in alert.identity().items():
+        for name, value in alert.identity.items():
             merged.setdefault(name, value)
     return merged
 
@@ -374,7 +385,10 @@ def correlate(per_source: dict[str, list[Alert]]) -> list[tuple[Alert, ...]]:
 # ---------------------------------------------------------------- events
 
 
-def _event(alerts: tuple[Alert, ...], types: IncidentTypes, sequence: int) -> dict[str, Any]:
+def _event(alerts: tuple[Alert, ...], types: IncidentTypes) -> dict[str, Any]:
+    """The event of one incident; `incident_id` holds only its stem (prefix and date) until numbered."""
+    if len(alerts) == 1:
+        return _event_of_one(alerts[0], types)
     identity = _merged_identity(alerts)
     alertname = next((a.alertname for a in alerts if a.alertname), None)
     title = next((a.title for a in alerts if a.title), None)
@@ -391,7 +405,7 @@ def _event(alerts: tuple[Alert, ...], types: IncidentTypes, sequence: int) -> di
     for alert in ordered:
         refs.setdefault(alert.source, []).append(alert.ref)
     return {
-        "incident_id": f"{itype.prefix}-{started[:10]}-{sequence:02d}",
+        "incident_id": f"{itype.prefix}-{started[:10]}",
         "incident_key": key,
         "type": itype.name,
         "alertname": alertname,
@@ -404,6 +418,27 @@ def _event(alerts: tuple[Alert, ...], types: IncidentTypes, sequence: int) -> di
         "source_refs": refs,
         "status": "firing" if any(a.status == "firing" for a in alerts) else "resolved",
         "started_at": started,
+    }
+
+
+def _event_of_one(alert: Alert, types: IncidentTypes) -> dict[str, Any]:
+    """`_event` for the usual case, an incident of one alert, without the merging."""
+    identity = alert.identity
+    itype = types.classify(alert.alertname, alert.title)
+    return {
+        "incident_id": f"{itype.prefix}-{alert.started_at[:10]}",
+        "incident_key": alert.key,
+        "type": itype.name,
+        "alertname": alert.alertname,
+        "service": identity.get("service"),
+        "namespace": identity.get("namespace"),
+        "pod": identity.get("pod"),
+        "severity": alert.severity,
+        "window_minutes": alert.window_minutes,
+        "metric_context": dict(alert.metrics),
+        "source_refs": {alert.source: [alert.ref]},
+        "status": alert.status,
+        "started_at": alert.started_at,
     }
 
 
@@ -422,12 +457,11 @@ def normalize(
             raise InputError(name, "source", f"unknown source {source!r}")
         per_source[source] = PARSERS[source](data, name)
     groups = correlate(per_source)
-    events = [_event(g, types, 0) for g in groups]
+    events = [_event(g, types) for g in groups]
     events.sort(key=lambda e: (e["started_at"], e["incident_key"]))
     counters: dict[str, int] = {}
-    numbered = []
     for event in events:
-        stem = event["incident_id"].rsplit("-", 1)[0]
+        stem = event["incident_id"]
         counters[stem] = counters.get(stem, sequence - 1) + 1
-        numbered.append({**event, "incident_id": f"{stem}-{counters[stem]:02d}"})
-    return numbered
+        event["incident_id"] = f"{stem}-{counters[stem]:02d}"
+    return events

@@ -41,7 +41,14 @@ def clean_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:=,%"), parts.fragment))
 
 
+# Every pattern below needs one of these: ':' (URL), '_' (GitHub token), whitespace (bearer), '@' (e-mail),
+# '+' or a grouped 10-digit number (phone). Text with none of them is returned as is, with one search.
+_MAYBE = re.compile(r"[@:_+\s]|\d{3}\)?[ -]\d{3}-\d{4}")
+
+
 def scrub_text(text: str) -> str:
+    if not _MAYBE.search(text):
+        return text
     text = _URL.sub(lambda m: clean_url(m.group(0)), text)
     text = _GH_TOKEN.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
