@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import merging
+from . import render_pulls as rp
 from . import render_repo as r
 from .handlers_git import author_account
 from .routing import ApiError, Call, Reply, handles, not_found
@@ -23,25 +24,6 @@ def list_matching_refs(call: Call) -> Reply:
     prefix = "refs/" + call.params["ref"]
     items, headers = call.page(sorted(ref for ref in call.repo.refs if ref.startswith(prefix)))
     return Reply(200, [r.git_ref(call.urls, call.repo, ref) for ref in items], headers)
-
-
-def _diff_entry(call: Call, head: str, change: merging.FileChange) -> dict[str, Any]:
-    entry = change.new or change.old
-    assert entry is not None
-    body: dict[str, Any] = {
-        "sha": entry.sha,
-        "filename": change.path,
-        "status": change.status,
-        "additions": change.additions,
-        "deletions": change.deletions,
-        "changes": change.additions + change.deletions,
-        "blob_url": call.urls.html(call.repo, f"/blob/{head}/{change.path}"),
-        "raw_url": call.urls.html(call.repo, f"/raw/{head}/{change.path}"),
-        "contents_url": call.urls.repo(call.repo, f"/contents/{change.path}?ref={head}"),
-    }
-    if change.patch is not None:
-        body["patch"] = change.patch
-    return body
 
 
 @handles("repos/compare-commits")
@@ -77,7 +59,7 @@ def compare(call: Call) -> Reply:
         "behind_by": len(behind),
         "total_commits": len(ahead),
         "commits": [commit(sha) for sha in page],
-        "files": [_diff_entry(call, head, change) for change in changes],
+        "files": [rp.diff_entry(call.urls, call.repo, head, change) for change in changes],
     }
     return Reply(200, body, headers)
 

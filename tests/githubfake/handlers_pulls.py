@@ -106,7 +106,7 @@ def update_pull(call: Call) -> Reply:
 def list_files(call: Call) -> Reply:
     pull = _pull(call)
     items, headers = call.page(merging.file_changes(call.repo, pull))
-    return Reply(200, [rp.diff_entry(call.urls, call.repo, pull, change) for change in items], headers)
+    return Reply(200, [rp.diff_entry(call.urls, call.repo, call.repo.head_sha(pull), change) for change in items], headers)
 
 
 @handles("pulls/request-reviewers")

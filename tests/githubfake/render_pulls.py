@@ -138,8 +138,8 @@ def pull_full(urls: Urls, repo: Repository, pull: PullRequest, users: dict[str, 
     return body
 
 
-def diff_entry(urls: Urls, repo: Repository, pull: PullRequest, change: merging.FileChange) -> dict[str, Any]:
-    head = repo.head_sha(pull)
+def diff_entry(urls: Urls, repo: Repository, head: str, change: merging.FileChange) -> dict[str, Any]:
+    """One changed file as pulls/list-files and repos/compare-commits show it, at commit `head`."""
     entry = change.new or change.old
     assert entry is not None
     body: dict[str, Any] = {
