@@ -301,8 +301,10 @@ def cmd_protect(args: argparse.Namespace) -> int:
     from bot.errors import RuleRefusal
     from bot.loader import parse_yaml, validate
 
+    from bot.forge.github import GitHubForge
+
     forge = _forge(args)
-    if not hasattr(forge, "protect"):
+    if not isinstance(forge, GitHubForge):
         raise RuleRefusal("protect applies branch protection on GitHub: set INCIDENT_BOT_FORGE=github")
     path = "policies/branch-protection.yaml"
     text = forge.read(forge.default_branch, path)  # the policy in force is the default branch's
