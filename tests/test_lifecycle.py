@@ -163,6 +163,7 @@ def test_merge_without_approval_is_refused(cli, repo: Path):
     open_seed(cli, repo)
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    main_before = git(repo, "rev-parse", "main")
     run = cli("merge", ID, "--repo", repo)
     assert run.code == 1
     assert "no approval from a code owner" in run.err
@@ -172,7 +173,7 @@ def test_merge_without_approval_is_refused(cli, repo: Path):
                                                                 "--reviewer", "incident-bot").err
     assert "reviewer is not a code owner" in cli("approve", ID, "--repo", repo, "--reviewer", "@carol").err
     assert cli("merge", ID, "--repo", repo).code == 1
-    assert git(repo, "rev-parse", "main") == git(repo, "rev-parse", "main")  # unchanged
+    assert git(repo, "rev-parse", "main") == main_before  # nothing reached main
     assert "restarted-by" not in git(repo, "show", "main:deploy/appointments-api/deployment.yaml")
 
 
