@@ -299,9 +299,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 def cmd_protect(args: argparse.Namespace) -> int:
     from bot.errors import RuleRefusal
-    from bot.loader import parse_yaml, validate
-
     from bot.forge.github import GitHubForge
+    from bot.loader import parse_yaml, validate
 
     forge = _forge(args)
     if not isinstance(forge, GitHubForge):
