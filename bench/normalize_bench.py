@@ -18,8 +18,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.normalize import normalize
-from bot.policy import load_policy
+from bot.config.policy import load_policy
+from bot.intake.normalize import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 SIZES = (1, 10, 100)

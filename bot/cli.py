@@ -37,11 +37,11 @@ def _err(text: str) -> None:
 
 
 def cmd_normalize(args: argparse.Namespace) -> int:
-    from bot.compare import differences
-    from bot.files import atomic_write
-    from bot.loader import canonical_json, load_json
-    from bot.normalize import normalize
-    from bot.policy import load_policy
+    from bot.config.files import atomic_write
+    from bot.config.loader import canonical_json, load_json
+    from bot.config.policy import load_policy
+    from bot.intake.compare import differences
+    from bot.intake.normalize import normalize
 
     policy = load_policy(_root(args))
     payloads = {
@@ -76,10 +76,10 @@ def cmd_normalize(args: argparse.Namespace) -> int:
 
 
 def cmd_readiness(args: argparse.Namespace) -> int:
-    from bot.loader import load_json, parse_yaml, read_text, validate
-    from bot.readiness import PROFILES_FILE, Readiness, evaluate, pick_profile, profiles_from
+    from bot.config.loader import load_json, parse_yaml, read_text, validate
+    from bot.rules.readiness import PROFILES_FILE, Readiness, evaluate, pick_profile, profiles_from
 
-    # Only the readiness profiles, one file instead of four, and without bot.policy (every policy's value
+    # Only the readiness profiles, one file instead of four, and without bot.config.policy (every policy's value
     # types): this command's start-up is what a workflow step pays per gate.
     path = PROFILES_FILE
     profiles, default = profiles_from(
@@ -93,7 +93,7 @@ def cmd_readiness(args: argparse.Namespace) -> int:
 
 
 def _context(args: argparse.Namespace) -> dict[str, bool]:
-    from bot.loader import load_json, load_yaml
+    from bot.config.loader import load_json, load_yaml
 
     context: dict[str, bool] = {}
     if args.context_file:
@@ -109,12 +109,12 @@ def _context(args: argparse.Namespace) -> dict[str, bool]:
 
 
 def cmd_dry_run(args: argparse.Namespace) -> int:
-    from bot.dryrun import evaluate as dry_run
-    from bot.loader import load_json, read_text
-    from bot.policy import load_policy
-    from bot.readiness import Readiness
-    from bot.readiness import evaluate as gate
-    from bot.spec import parse_spec
+    from bot.config.loader import load_json, read_text
+    from bot.config.policy import load_policy
+    from bot.rules.dryrun import evaluate as dry_run
+    from bot.rules.readiness import Readiness
+    from bot.rules.readiness import evaluate as gate
+    from bot.rules.spec import parse_spec
 
     policy = load_policy(_root(args))
     spec = parse_spec(read_text(args.spec), args.spec)
@@ -134,9 +134,9 @@ def cmd_dry_run(args: argparse.Namespace) -> int:
 
 
 def cmd_spec_lint(args: argparse.Namespace) -> int:
-    from bot.loader import read_text
-    from bot.policy import load_policy
-    from bot.spec import lint, parse_spec
+    from bot.config.loader import read_text
+    from bot.config.policy import load_policy
+    from bot.rules.spec import lint, parse_spec
 
     policy = load_policy(_root(args))
     text = read_text(args.file)
@@ -151,7 +151,7 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
-    from bot.workspace import Workspace
+    from bot.flows.workspace import Workspace
 
     return Workspace(_forge(args))
 
@@ -176,7 +176,7 @@ def _forge(args: argparse.Namespace) -> Any:
 
 
 def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
-    from bot.loader import load_json
+    from bot.config.loader import load_json
 
     return {
         source: (load_json(path), path)
@@ -187,7 +187,7 @@ def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
 
 
 def cmd_open(args: argparse.Namespace) -> int:
-    from bot.opening import open_incidents
+    from bot.flows.opening import open_incidents
 
     results = open_incidents(_workspace(args), _payloads(args))
     for result in results:
@@ -196,7 +196,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot import gates
+    from bot.flows import gates
 
     ws = _workspace(args)
     if args.check == "readiness":
@@ -215,7 +215,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from bot.review import approve
+    from bot.flows.review import approve
 
     review = approve(_workspace(args), args.incident_id, args.reviewer, args.action, rollback=args.rollback)
     action = f" action={review.approves_action}" if review.approves_action else ""
@@ -224,7 +224,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from bot.review import merge
+    from bot.flows.review import merge
 
     sha = merge(_workspace(args), args.incident_id, rollback=args.rollback)
     _out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
@@ -232,7 +232,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_post_merge(args: argparse.Namespace) -> int:
-    from bot.review import post_merge
+    from bot.flows.review import post_merge
 
     for incident_id in post_merge(_workspace(args), args.commit, args.argocd_url):
         _out(f"SYNCED incident={incident_id} commit={args.commit[:12]} (Argo CD syncs {args.argocd_url or 'main'})")
@@ -240,7 +240,7 @@ def cmd_post_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from bot.review import rollback
+    from bot.flows.review import rollback
 
     number = rollback(_workspace(args), args.incident_id)
     _out(f"ROLLBACK incident={args.incident_id} pull=#{number} (review and merge it like the change)")
@@ -248,8 +248,9 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from bot import audit, trace
-    from bot.workspace import incident_branch
+    from bot.flows import trace
+    from bot.flows.workspace import incident_branch
+    from bot.rules import audit
 
     ws = _workspace(args)
     stored = trace.entries(ws, args.incident_id)
@@ -285,7 +286,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
-    from bot.replay import replay
+    from bot.flows.replay import replay
 
     differences = replay(_workspace(args), args.incident_id)
     if not differences:
@@ -298,9 +299,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_protect(args: argparse.Namespace) -> int:
+    from bot.config.loader import parse_yaml, validate
     from bot.errors import RuleRefusal
     from bot.forge.github import GitHubForge
-    from bot.loader import parse_yaml, validate
 
     forge = _forge(args)
     if not isinstance(forge, GitHubForge):
@@ -326,8 +327,8 @@ def cmd_protect(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
-    from bot.loader import parse_json
-    from bot.opening import open_incidents
+    from bot.config.loader import parse_json
+    from bot.flows.opening import open_incidents
     from bot.serve import run, secrets_from_env
 
     def handle(source: str, body: bytes) -> tuple[int, str]:

@@ -1,4 +1,4 @@
-"""The HTTP receiver: reads a webhook delivery, has bot.webhook verify it, hands it to the bot."""
+"""The HTTP receiver: reads a webhook delivery, has bot.intake.webhook verify it, hands it to the bot."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from bot.errors import BotError, InputError, RuleRefusal
-from bot.webhook import (
+from bot.intake.webhook import (
     GRAFANA_HEADER,
     GRAFANA_TIMESTAMP_HEADER,
     MAX_BODY,

@@ -11,8 +11,8 @@ import pytest
 from conftest import FIXTURES, ROOT
 from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
 
-from bot.audit import parse, serialize
-from bot.trace import audit_branch, audit_path
+from bot.flows.trace import audit_branch, audit_path
+from bot.rules.audit import parse, serialize
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_reordered_entries_are_named(cli, opened: Path):
 
 def test_rehashed_forgery_is_caught_by_the_branch_history(cli, opened: Path):
     """Even a forger who recomputes every hash cannot match the Audit-Hash trailers of the history."""
-    from bot.audit import append
+    from bot.rules.audit import append
 
     def forge(entries):
         out = []

@@ -17,10 +17,10 @@ import pytest
 from conftest import FIXTURES
 
 from bot.errors import ForgeError, InputError, RuleRefusal
+from bot.flows.opening import open_incidents
+from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict, Review
 from bot.forge.github import GitHubForge, fit_summary, settings_from_env
-from bot.opening import open_incidents
-from bot.workspace import Workspace
 from tests.github_helpers import BRANCH, ID, checkout_of, fast_settings, github_env, seed_files
 from tests.githubfake import BOT_TOKEN, REVIEWER_TOKEN, GitHubFake, faults
 from tests.githubfake.auth import ALL_WRITE, BOT_PERMISSIONS

@@ -10,9 +10,10 @@ import pytest
 from conftest import FIXTURES
 from lifecycle_helpers import BRANCH, ID, git, grafana_payload, human_commit, make_repo, write_json
 
-from bot import audit, trace
+from bot.flows import trace
+from bot.flows.workspace import Workspace
 from bot.forge.local import LocalForge
-from bot.workspace import Workspace
+from bot.rules import audit
 
 
 @pytest.fixture

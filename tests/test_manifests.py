@@ -1,4 +1,4 @@
-"""bot.manifests on the real deploy/ tree: finding the workload, its preconditions, minimal renders."""
+"""bot.desired_state.manifests on the real deploy/ tree: finding the workload, its preconditions, minimal renders."""
 
 from __future__ import annotations
 
@@ -12,8 +12,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.errors import InputError, RuleRefusal
-from bot.manifests import (
+from bot.desired_state.manifests import (
     BACKUP_VERIFIED,
     RESTARTED_BY,
     SCALED_BY,
@@ -24,6 +23,7 @@ from bot.manifests import (
     preconditions,
     render,
 )
+from bot.errors import InputError, RuleRefusal
 
 ROOT = Path(__file__).resolve().parent.parent
 INCIDENT = "HM-2026-05-17-01"

@@ -7,7 +7,7 @@ import json
 import pytest
 from conftest import FIXTURES, ROOT
 
-from bot.loader import schema_errors
+from bot.config.loader import schema_errors
 
 VENDOR = FIXTURES / "vendor"
 

@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
-from bot.loader import SCHEMAS
-from bot.schemacheck import is_valid, unsupported
+from bot.config.loader import SCHEMAS
+from bot.config.schemacheck import is_valid, unsupported
 
 NAMES = sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
 VALID = {

@@ -20,8 +20,8 @@ import pytest
 from conftest import FIXTURES, ROOT
 
 from bot.errors import ForgeError, InputError, RuleRefusal
+from bot.intake.webhook import MAX_BODY, Secrets
 from bot.serve import make_server, run, secrets_from_env
-from bot.webhook import MAX_BODY, Secrets
 
 PD_BODY = (FIXTURES / "webhook_pagerduty.json").read_bytes()
 GRAFANA_BODY = (FIXTURES / "webhook_grafana.json").read_bytes()

@@ -13,8 +13,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import InputError, RuleRefusal
-from bot.normalize import PARSERS
-from bot.webhook import (
+from bot.intake.normalize import PARSERS
+from bot.intake.webhook import (
     MAX_BODY,
     SOURCES,
     PayloadTooLarge,
@@ -316,7 +316,7 @@ def test_sources_are_the_normalizer_sources():
 
 
 def test_webhook_module_is_pure():
-    tree = ast.parse((ROOT / "bot" / "webhook.py").read_text())
+    tree = ast.parse((ROOT / "bot" / "intake" / "webhook.py").read_text())
     imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     forbidden = {"git", "github", "subprocess", "requests", "urllib3", "socket", "http", "time", "os"}

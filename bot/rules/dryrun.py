@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.policy import Catalog
-from bot.readiness import PASS, SEMI_MANUAL, GateResult, radius_rank
-from bot.spec import Spec
+from bot.config.policy import Catalog
+from bot.rules.readiness import PASS, SEMI_MANUAL, GateResult, radius_rank
+from bot.rules.spec import Spec
 
 
 @dataclass(frozen=True)

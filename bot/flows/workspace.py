@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import codeowners
+from bot.config.loader import canonical_json, parse_json
+from bot.config.policy import Policy, policy_from_texts
 from bot.errors import InputError
 from bot.forge.base import Forge
-from bot.loader import canonical_json, parse_json
-from bot.normalize import normalize
-from bot.policy import Policy, policy_from_texts
-from bot.spec import Spec, parse_spec
+from bot.intake.normalize import normalize
+from bot.rules import codeowners
+from bot.rules.spec import Spec, parse_spec
 
 Clock = Callable[[], str]
 CODEOWNERS_PATHS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")

@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config.loader import parse_yaml, validate
+from bot.config.policy import Catalog
 from bot.errors import InputError
-from bot.loader import parse_yaml, validate
-from bot.policy import Catalog
 
 _FRONT = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
 _SECTIONS = {

@@ -13,15 +13,18 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot import artifacts, audit, codeowners, manifests, trace
+from bot.config.loader import canonical_json
+from bot.config.policy import Policy
+from bot.desired_state import manifests
 from bot.errors import RuleRefusal
+from bot.flows import trace
+from bot.flows.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
 from bot.forge.base import RefConflict
-from bot.loader import canonical_json
-from bot.normalize import normalize
-from bot.policy import Policy
-from bot.redact import redact
-from bot.report import pull_body
-from bot.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
+from bot.intake.normalize import normalize
+from bot.intake.redact import redact
+from bot.render import artifacts
+from bot.render.report import pull_body
+from bot.rules import audit, codeowners
 
 Phase = tuple[str, dict[str, str], str]  # name, files, why
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 
-from bot import codeowners, lifecycle, trace
 from bot.errors import IllegalTransition, RuleRefusal
+from bot.flows import trace
+from bot.flows.gates import Subject, action_approved, gate_allows_dry_run, subject
+from bot.flows.workspace import Workspace, incident_branch
 from bot.forge.base import RefConflict, Review
-from bot.gates import Subject, action_approved, gate_allows_dry_run, subject
-from bot.workspace import Workspace, incident_branch
+from bot.rules import codeowners, lifecycle
 
 
 def _handle(name: str) -> str:

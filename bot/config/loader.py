@@ -1,4 +1,4 @@
-"""Reads JSON/YAML documents and validates them against the schemas in bot/schemas (the edge)."""
+"""Reads JSON/YAML documents and validates them against the schemas in bot/config/schemas (the edge)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from bot.config.schemacheck import is_valid
 from bot.errors import InputError
-from bot.schemacheck import is_valid
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator

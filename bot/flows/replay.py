@@ -3,11 +3,11 @@ inputs at the recorded commits, and list every difference from what the audit tr
 
 from __future__ import annotations
 
-from bot import trace
+from bot.config.loader import canonical_json
 from bot.errors import InputError
-from bot.gates import evaluate_dry_run, evaluate_readiness, subject
-from bot.loader import canonical_json
-from bot.workspace import Workspace, incident_dir, renormalize
+from bot.flows import trace
+from bot.flows.gates import evaluate_dry_run, evaluate_readiness, subject
+from bot.flows.workspace import Workspace, incident_dir, renormalize
 
 
 def replay(ws: Workspace, incident_id: str) -> list[str]:

@@ -13,9 +13,9 @@ from typing import Any
 
 import yaml
 
+from bot.config.policy import Action, Catalog
 from bot.errors import InputError
-from bot.policy import Action, Catalog
-from bot.spec import Spec
+from bot.rules.spec import Spec
 
 _FRONT = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
 

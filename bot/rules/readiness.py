@@ -8,8 +8,8 @@ from typing import Any
 from bot.errors import InputError
 
 RADII = ("pod", "deployment", "namespace", "cluster")
-# The gate's profiles live here, not in bot.policy, so `incident-bot readiness` does not import every
-# policy's value types (about 5 ms of its start-up); bot.policy builds them with the same functions.
+# The gate's profiles live here, not in bot.config.policy, so `incident-bot readiness` does not import every
+# policy's value types (about 5 ms of its start-up); bot.config.policy builds them with the same functions.
 PROFILES_FILE = "policies/readiness.yaml"
 CATEGORIES = ("spec", "implementation", "verification", "process", "security")
 PASS, SEMI_MANUAL, BLOCK = "PASS", "SEMI-MANUAL", "BLOCK"
@@ -50,7 +50,7 @@ def pick_profile(profiles: dict[str, Profile], default: str, name: str | None) -
 
 @dataclass(frozen=True)
 class Readiness:
-    """The gate's input (readiness.json, schema bot/schemas/readiness.schema.json)."""
+    """The gate's input (readiness.json, schema bot/config/schemas/readiness.schema.json)."""
 
     incident_id: str
     scores: dict[str, int]

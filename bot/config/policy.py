@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.config.loader import parse_yaml, read_text, validate
 from bot.errors import InputError
-from bot.loader import parse_yaml, read_text, validate
-from bot.readiness import PROFILES_FILE, Profile, pick_profile, profiles_from
+from bot.rules.readiness import PROFILES_FILE, Profile, pick_profile, profiles_from
 
 
 @dataclass(frozen=True)

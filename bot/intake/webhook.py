@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from bot.errors import InputError, RuleRefusal
 
-# The sources a delivery may claim; the same names as bot.normalize.PARSERS (a test keeps them equal).
+# The sources a delivery may claim; the same names as bot.intake.normalize.PARSERS (a test keeps them equal).
 SOURCES = ("grafana", "pagerduty", "alertmanager")
 MAX_BODY = 1024 * 1024  # 1 MiB: far above any real alert group, small enough to hash on every request
 MAX_AGE_SECONDS = 300.0  # Grafana's docs ask receivers to check the timestamp "is recent"; 5 min as Slack et al.

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.audit import ChainView, mermaid, text_chain
-from bot.dryrun import DryRunResult
-from bot.readiness import CATEGORIES, GateResult
-from bot.scoring import Point
+from bot.rules.audit import ChainView, mermaid, text_chain
+from bot.rules.dryrun import DryRunResult
+from bot.rules.readiness import CATEGORIES, GateResult
+from bot.rules.scoring import Point
 
 # GitHub limits a check run's output.summary to 65535 characters.
 SUMMARY_LIMIT = 65535

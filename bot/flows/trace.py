@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import audit
-from bot.audit import AuditEntry, Verification
+from bot.flows.workspace import Workspace, incident_branch, incident_dir
 from bot.forge.base import RefConflict
-from bot.workspace import Workspace, incident_branch, incident_dir
+from bot.rules import audit
+from bot.rules.audit import AuditEntry, Verification
 
 # The audit steps a phase commit stands for (issue 4: sources and event are one phase).
 PHASE_STEPS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.readiness import CATEGORIES, Readiness
+from bot.rules.readiness import CATEGORIES, Readiness
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """A fast decision procedure for the JSON Schema subset our schema files use (pure).
 
 It answers one question, "is this document valid?", without importing jsonschema (60 ms of start-up
-on a 2-core runner, most of a command's cost). When the answer is no, bot.loader asks jsonschema for
+on a 2-core runner, most of a command's cost). When the answer is no, bot.config.loader asks jsonschema for
 the full, path-precise error list, so messages keep jsonschema's quality. tests/test_schemacheck.py
 proves the two agree on generated documents for every schema, and that the schemas use only the
 keywords below.

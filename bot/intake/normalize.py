@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
+from bot.config.policy import IncidentTypes
 from bot.errors import InputError, SourceConflict
-from bot.policy import IncidentTypes
-from bot.redact import clean_url, scrub_text
+from bot.intake.redact import clean_url, scrub_text
 
 IDENTITY_FIELDS = ("incident_key", "service", "namespace", "pod")
 METRIC_FIELDS = ("window_minutes", "metric_context")

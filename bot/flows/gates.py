@@ -8,14 +8,17 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot import artifacts, audit, codeowners, dryrun, k8s, lifecycle, manifests, readiness, scoring, trace
+from bot.config.loader import canonical_json, schema_errors
+from bot.desired_state import k8s, manifests
 from bot.errors import IllegalTransition, InputError, RuleRefusal
+from bot.flows import trace
+from bot.flows.workspace import Workspace, incident_branch, incident_dir, renormalize
 from bot.forge.base import PullRequest
-from bot.loader import canonical_json, schema_errors
-from bot.redact import redact
-from bot.report import dry_run_markdown, readiness_markdown
-from bot.spec import command_findings, sections
-from bot.workspace import Workspace, incident_branch, incident_dir, renormalize
+from bot.intake.redact import redact
+from bot.render import artifacts
+from bot.render.report import dry_run_markdown, readiness_markdown
+from bot.rules import audit, codeowners, dryrun, lifecycle, readiness, scoring
+from bot.rules.spec import command_findings, sections
 
 CONCLUSION = {readiness.PASS: "success", readiness.SEMI_MANUAL: "action_required", readiness.BLOCK: "failure"}
 PROTECTED = ("policies/", "specs/", ".github/")

@@ -1,0 +1,1 @@
+"""Alert intake: one module per alert source (parse and verify), correlation, normalization, redaction."""

@@ -1,0 +1,1 @@
+"""Renderers of results: check-run Markdown, pull request bodies, the SDD artifacts."""
