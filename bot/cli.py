@@ -196,14 +196,15 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from bot.flows import gates
+    from bot.flows.check_dry_run import check_dry_run
+    from bot.flows.check_readiness import check_readiness
 
     ws = _workspace(args)
     if args.check == "readiness":
-        gate, summary = gates.check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
+        gate, summary = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
         line, reasons, code = gate.line(), gate.reasons, gate.exit_code
     else:
-        result, summary = gates.check_dry_run(ws, args.incident_id, rollback=args.rollback)
+        result, summary = check_dry_run(ws, args.incident_id, rollback=args.rollback)
         line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:  # $GITHUB_STEP_SUMMARY is appended to
@@ -215,7 +216,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_approve(args: argparse.Namespace) -> int:
-    from bot.flows.review import approve
+    from bot.flows.approve import approve
 
     review = approve(_workspace(args), args.incident_id, args.reviewer, args.action, rollback=args.rollback)
     action = f" action={review.approves_action}" if review.approves_action else ""
@@ -224,7 +225,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
 
 def cmd_merge(args: argparse.Namespace) -> int:
-    from bot.flows.review import merge
+    from bot.flows.merge import merge
 
     sha = merge(_workspace(args), args.incident_id, rollback=args.rollback)
     _out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
@@ -232,7 +233,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_post_merge(args: argparse.Namespace) -> int:
-    from bot.flows.review import post_merge
+    from bot.flows.post_merge import post_merge
 
     for incident_id in post_merge(_workspace(args), args.commit, args.argocd_url):
         _out(f"SYNCED incident={incident_id} commit={args.commit[:12]} (Argo CD syncs {args.argocd_url or 'main'})")
@@ -240,7 +241,7 @@ def cmd_post_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    from bot.flows.review import rollback
+    from bot.flows.rollback import rollback
 
     number = rollback(_workspace(args), args.incident_id)
     _out(f"ROLLBACK incident={args.incident_id} pull=#{number} (review and merge it like the change)")
@@ -249,7 +250,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from bot.flows import trace
-    from bot.flows.workspace import incident_branch
+    from bot.model.ids import incident_branch
     from bot.rules import audit
 
     ws = _workspace(args)

@@ -11,7 +11,8 @@ import pytest
 from conftest import FIXTURES, ROOT
 from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
 
-from bot.flows.trace import audit_branch, audit_path
+from bot.flows.trace import audit_path
+from bot.model.ids import audit_branch
 from bot.rules.audit import parse, serialize
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -102,6 +103,21 @@ def parse_yaml(text: str, source: str) -> Any:
         raise InputError(source, where, f"not YAML: {problem}") from None
     except RecursionError:
         raise InputError(source, "$", "not YAML: nested too deeply") from None
+
+
+# A Markdown file's machine-readable part: a YAML block between two `---` lines at the very top.
+FRONT_MATTER = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
+
+
+def front_matter(text: str, source: str, missing: str = "missing") -> dict[str, Any]:
+    """The front matter of a Markdown document as a mapping (InputError naming `source` otherwise)."""
+    match = FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    if not match:
+        raise InputError(source, "front matter", missing)
+    data = parse_yaml(match.group("yaml"), source)
+    if not isinstance(data, dict):
+        raise InputError(source, "front matter", "not a mapping")
+    return data
 
 
 def load_json(path: str | Path, schema_name: str | None = None) -> Any:

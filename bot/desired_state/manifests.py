@@ -26,6 +26,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bot.errors import InputError, RuleRefusal
+from bot.model.ids import is_incident_id
 
 RESTARTED_BY = "incident-bot.dev/restarted-by"
 SCALED_BY = "incident-bot.dev/scaled-by"
@@ -41,7 +42,6 @@ RENDERERS = ("pod_template_annotation", "replicas_plus_one")
 _DEPLOYMENT_POD_SUFFIX = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)?")
 _STATEFULSET_POD_SUFFIX = re.compile(r"[0-9]+")
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
-INCIDENT_ID = re.compile(r"[A-Z]{2,4}-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2,}")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})")
 
 
@@ -165,7 +165,7 @@ def render(files: Mapping[str, str], workload: Workload, renders: str, incident_
     Preconditions (stateless, ...) are not checked here: the gate and the dry-run own them.
     Only a well-formed incident id (e.g. HM-2026-05-17-01) is ever written into a manifest.
     """
-    if not INCIDENT_ID.fullmatch(incident_id):
+    if not is_incident_id(incident_id):
         raise InputError("render", "incident_id", f"not an incident id: {incident_id[:40]!r}")
     if not isinstance(incident_id, str) or not incident_id:
         raise InputError("incident", "incident_id", "must be a non-empty string")

@@ -18,10 +18,13 @@ from bot.config.policy import Policy
 from bot.desired_state import manifests
 from bot.errors import RuleRefusal
 from bot.flows import trace
-from bot.flows.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
+from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefConflict
 from bot.intake.normalize import normalize
 from bot.intake.redact import redact
+from bot.intake.renormalize import renormalize
+from bot.model.enums import AuditStatus, AuditStep
+from bot.model.ids import incident_branch, incident_dir
 from bot.render import artifacts
 from bot.render.report import pull_body
 from bot.rules import audit, codeowners
@@ -110,7 +113,7 @@ def _validated(ws: Workspace, incident_id: str, sources: dict[str, str]) -> Open
     files = {f"{incident_dir(incident_id)}/validation/{name}": text for name, text in sources.items()}
     pull = ws.forge.find_pull(incident_branch(incident_id))
     merged = pull is not None and pull.state == "merged"
-    trace.record(ws, incident_id, "validate", "ok", {
+    trace.record(ws, incident_id, AuditStep.VALIDATE, AuditStatus.OK, {
         "files": sorted(files), "merged": merged,
         "note": "alert resolved after the remediation merged" if merged else "alert resolved before any merge",
     }, extra_files=files)

@@ -6,8 +6,12 @@ from __future__ import annotations
 from bot.config.loader import canonical_json
 from bot.errors import InputError
 from bot.flows import trace
-from bot.flows.gates import evaluate_dry_run, evaluate_readiness, subject
-from bot.flows.workspace import Workspace, incident_dir, renormalize
+from bot.flows.check_dry_run import evaluate_dry_run
+from bot.flows.check_readiness import evaluate_readiness
+from bot.flows.subject import subject
+from bot.flows.workspace import Workspace
+from bot.intake.renormalize import renormalize
+from bot.model.ids import incident_dir
 
 
 def replay(ws: Workspace, incident_id: str) -> list[str]:

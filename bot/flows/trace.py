@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.flows.workspace import Workspace, incident_branch, incident_dir
+from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict
+from bot.model.ids import audit_branch, incident_branch, incident_dir
 from bot.rules import audit
 from bot.rules.audit import AuditEntry, Verification
 
@@ -25,10 +26,6 @@ PHASE_STEPS = {
     "implement": ("spec_diff_created",),
 }
 Item = tuple[str, str, dict[str, Any], str | None]  # step, status, evidence, at (None: now)
-
-
-def audit_branch(incident_id: str) -> str:
-    return f"audit/{incident_id}"
 
 
 def audit_path(incident_id: str) -> str:

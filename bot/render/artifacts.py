@@ -7,37 +7,22 @@ phase is a no-op.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
+from bot.config import loader
 from bot.config.policy import Action, Catalog
-from bot.errors import InputError
 from bot.rules.spec import Spec
-
-_FRONT = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
 
 
 def front_matter(text: str | None, source: str) -> dict[str, Any]:
-    if text is None:
-        return {}
-    match = _FRONT.match(text)
-    if not match:
-        raise InputError(source, "front matter", "missing")
-    data = yaml.safe_load(match.group("yaml"))
-    if not isinstance(data, dict):
-        raise InputError(source, "front matter", "not a mapping")
-    return data
+    return {} if text is None else loader.front_matter(text, source)
 
 
 def _dump(data: dict[str, Any]) -> str:
     return "---\n" + yaml.safe_dump(data, sort_keys=True, default_flow_style=False) + "---\n"
-
-
-def incident_dir(incident_id: str) -> str:
-    return f"incidents/{incident_id}"
 
 
 def render_specify(event: dict[str, Any], spec: Spec, spec_path: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.config.policy import Catalog
+from bot.model.enums import Verdict
 from bot.rules.readiness import PASS, SEMI_MANUAL, GateResult, radius_rank
 from bot.rules.spec import Spec
 
@@ -16,13 +17,13 @@ from bot.rules.spec import Spec
 @dataclass(frozen=True)
 class DryRunResult:
     action: str
-    verdict: str  # PASS or BLOCK
+    verdict: Verdict  # PASS or BLOCK
     radius: str | None
     reasons: tuple[str, ...]
 
     @property
     def exit_code(self) -> int:
-        return 0 if self.verdict == "PASS" else 1
+        return 0 if self.verdict == Verdict.PASS else 1
 
     def line(self) -> str:
         radius = f" radius={self.radius}" if self.radius else ""
@@ -41,10 +42,10 @@ def evaluate(
 ) -> DryRunResult:
     """PASS only if every rule holds; otherwise BLOCK with every reason that applies."""
     if emergency_stop is not None:
-        return DryRunResult(action, "BLOCK", None, (f"BLOCK: emergency stop engaged ({emergency_stop})",))
+        return DryRunResult(action, Verdict.BLOCK, None, (f"BLOCK: emergency stop engaged ({emergency_stop})",))
     if gate is not None and gate.verdict != PASS and not (gate.verdict == SEMI_MANUAL and semi_manual_approved):
         why = "semi-manual, needs a human approval of the action" if gate.verdict == SEMI_MANUAL else gate.verdict
-        return DryRunResult(action, "BLOCK", None, (f"BLOCK: readiness gate not passed ({why})",))
+        return DryRunResult(action, Verdict.BLOCK, None, (f"BLOCK: readiness gate not passed ({why})",))
 
     reasons: list[str] = []
     known = catalog.actions.get(action)
@@ -67,4 +68,4 @@ def evaluate(
                 f"BLOCK: radius {known.blast_radius} exceeds the spec's maximum {spec.max_blast_radius}"
             )
     radius = known.blast_radius if known else None
-    return DryRunResult(action, "BLOCK" if reasons else "PASS", radius, tuple(reasons))
+    return DryRunResult(action, Verdict.BLOCK if reasons else Verdict.PASS, radius, tuple(reasons))

@@ -1,73 +1,190 @@
 """The incident lifecycle as a table: each step, the facts it requires, and the refusal when one fails.
 
-Everything that decides whether a step may happen lives here (like h11's _state.py). The facts are
-computed by the caller from the forge (checks on the head SHA, reviews, pull request state, policy);
-an illegal step raises IllegalTransition naming every missing requirement.
+Everything that decides whether a step may happen lives here (h11's `_state.py` rule): the table, the
+computation of every fact from a `Snapshot` (plain data the flows read from the forge: the pull request,
+the checks and reviews on its head, CODEOWNERS and the emergency stop of the default branch), the states
+drawn in the README (`mermaid()`, kept equal by a test) and the refusal. An illegal step raises
+IllegalTransition naming every missing requirement.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from bot.errors import IllegalTransition
+from bot.model.enums import Conclusion
+from bot.rules import codeowners
 
-# fact name -> refusal shown when the fact does not hold ({head} is the pull request head SHA)
+# fact name -> refusal shown when the fact does not hold (formatted with the Snapshot's `message_fields`)
 FACTS = {
     "pull_open": "the incident pull request is not open",
     "pull_merged": "the remediation has not been merged",
     "gate_allows_dry_run": "readiness check has not succeeded on head {head}",
-    "readiness_success_on_head": "readiness check has not succeeded on head {head}",
     "dry_run_success_on_head": "dry-run check has not succeeded on head {head}",
     "code_owner_approved_on_head": "no approval from a code owner (other than the bot) on head {head}",
     "action_approved_if_semi_manual": "semi-manual readiness: a human must approve the action (approve --action)",
     "emergency_stop_lifted": "emergency stop engaged (policies/emergency_stop.yaml)",
-    "reviewer_is_code_owner": "reviewer is not a code owner of the changed paths",
     "reviewer_is_human": "the bot cannot approve its own pull request",
+    "reviewer_is_code_owner": "reviewer is not a code owner of the changed paths ({not_owned})",
+    "approved_action_is_planned": "the plan's action is {planned!r}, not {approves!r}",
 }
 
-TRANSITIONS: dict[str, tuple[str, ...]] = {
-    "open": (),
-    "check_readiness": ("pull_open",),
-    "check_dry_run": ("pull_open", "gate_allows_dry_run"),
-    "approve": ("pull_open", "reviewer_is_human", "reviewer_is_code_owner"),
-    "merge": (
-        "pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual", "dry_run_success_on_head",
-        "code_owner_approved_on_head", "emergency_stop_lifted",
+# What each fact is computed from, beyond the pull request itself: a flow reads only the inputs of the
+# facts its step needs (`inputs`), so a check costs no forge reads it does not use.
+FACT_INPUTS: dict[str, frozenset[str]] = {
+    "gate_allows_dry_run": frozenset({"checks", "reviews"}),
+    "dry_run_success_on_head": frozenset({"checks"}),
+    "code_owner_approved_on_head": frozenset({"reviews", "owners"}),
+    "action_approved_if_semi_manual": frozenset({"checks", "reviews"}),
+    "emergency_stop_lifted": frozenset({"policy"}),
+    "reviewer_is_code_owner": frozenset({"owners"}),
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    """A lifecycle step: the facts it requires, and the state edges it draws (from, to)."""
+
+    requires: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+
+
+TRANSITIONS: dict[str, Step] = {
+    "open": Step((), (("[*]", "opened"),)),
+    "check_readiness": Step(("pull_open",), (("opened", "gate_passed"), ("opened", "semi_manual"))),
+    "approve --action": Step(
+        ("pull_open", "reviewer_is_human", "reviewer_is_code_owner", "approved_action_is_planned"),
+        (("semi_manual", "gate_passed"),),
     ),
-    "rollback": ("pull_merged",),
-    "validate": (),
+    "check_dry_run": Step(("pull_open", "gate_allows_dry_run"), (("gate_passed", "dry_run_passed"),)),
+    "approve": Step(
+        ("pull_open", "reviewer_is_human", "reviewer_is_code_owner", "approved_action_is_planned"),
+        (("dry_run_passed", "approved"),),
+    ),
+    "merge": Step(
+        ("pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual", "dry_run_success_on_head",
+         "code_owner_approved_on_head", "emergency_stop_lifted"),
+        (("approved", "merged"),),
+    ),
+    "rollback": Step(("pull_merged",), (("merged", "rollback_opened"),)),
+    "validate": Step((), (("merged", "validated"), ("validated", "[*]"))),
 }
-
-# The states a pull request passes through, for the README diagram (derived from the checks).
-STATES = (
-    ("opened", "check_readiness", "gate_passed"),
-    ("opened", "check_readiness", "semi_manual"),
-    ("semi_manual", "approve --action", "gate_passed"),
-    ("gate_passed", "check_dry_run", "dry_run_passed"),
-    ("dry_run_passed", "approve", "approved"),
-    ("approved", "merge", "merged"),
-    ("merged", "resolved alert", "validated"),
-    ("merged", "rollback", "rollback_opened"),
-    ("opened", "new commit", "opened"),
-    ("dry_run_passed", "new commit", "opened"),
-)
+# Events that are not commands but move the state: a new commit invalidates the checks bound to the old head.
+EVENTS = (("opened", "new commit", "opened"), ("dry_run_passed", "new commit", "opened"))
+# The dry-run runs under an engaged emergency stop and records BLOCK (so the check shows why) instead of
+# being refused: this fact turns its verdict, not its admission.
+VERDICT_FACTS = {"check_dry_run": ("emergency_stop_lifted",)}
 
 
-def missing(step: str, facts: Mapping[str, bool], head: str = "") -> list[str]:
-    """Every requirement of `step` that the facts do not meet, as refusal messages."""
+@dataclass(frozen=True)
+class Approval:
+    """A review as the rules see it."""
+
+    reviewer: str
+    sha: str
+    state: str  # "approved" is the only state that counts
+    approves_action: str | None = None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the facts depend on, read by the flows from the forge and the default branch."""
+
+    head: str
+    pull_state: str  # open | merged | closed
+    checks: Mapping[str, str]  # check name -> conclusion, on `head`
+    reviews: tuple[Approval, ...]
+    planned_action: str | None
+    changed_paths: tuple[str, ...]
+    owners: tuple[codeowners.Rule, ...]
+    bot_identity: str
+    emergency_stop: bool
+    merged_commit: str | None = None
+    reviewer: str | None = None  # approve: who approves
+    approves_action: str | None = None  # approve --action: the action approved
+
+
+def inputs(step: str) -> frozenset[str]:
+    """The inputs the facts of `step` (its requirements and verdict facts) are computed from."""
+    needed = (*TRANSITIONS[step].requires, *VERDICT_FACTS.get(step, ()))
+    return frozenset().union(*(FACT_INPUTS.get(f, frozenset()) for f in needed))
+
+
+def handle(name: str) -> str:
+    return name if name.startswith("@") else f"@{name}"
+
+
+def is_bot(snap: Snapshot, who: str) -> bool:
+    return handle(who).lower() == handle(snap.bot_identity).lower()
+
+
+def not_owned(snap: Snapshot, who: str) -> list[str]:
+    """The changed paths `who` does not own (empty: `who` may approve all of them)."""
+    return codeowners.may_approve(list(snap.owners), sorted(snap.changed_paths), handle(who))
+
+
+def action_approved(snap: Snapshot) -> bool:
+    """A human's explicit approval of the planned action, on the head commit."""
+    return snap.planned_action is not None and any(
+        r.sha == snap.head and r.state == "approved" and r.approves_action == snap.planned_action
+        and not is_bot(snap, r.reviewer) for r in snap.reviews
+    )
+
+
+def facts(snap: Snapshot) -> dict[str, bool]:
+    """Every fact of the table for this snapshot."""
+    readiness = snap.checks.get("readiness")
+    semi = readiness == Conclusion.ACTION_REQUIRED
+    approvals = [r for r in snap.reviews
+                 if r.sha == snap.head and r.state == "approved" and not is_bot(snap, r.reviewer)]
+    return {
+        "pull_open": snap.pull_state == "open",
+        "pull_merged": snap.pull_state == "merged" and snap.merged_commit is not None,
+        "gate_allows_dry_run": readiness == Conclusion.SUCCESS or (semi and action_approved(snap)),
+        "dry_run_success_on_head": snap.checks.get("dry-run") == Conclusion.SUCCESS,
+        "code_owner_approved_on_head": any(not not_owned(snap, r.reviewer) for r in approvals),
+        "action_approved_if_semi_manual": not semi or action_approved(snap),
+        "emergency_stop_lifted": not snap.emergency_stop,
+        "reviewer_is_human": snap.reviewer is not None and not is_bot(snap, snap.reviewer),
+        "reviewer_is_code_owner": snap.reviewer is not None and not not_owned(snap, snap.reviewer),
+        "approved_action_is_planned": snap.approves_action is None or snap.approves_action == snap.planned_action,
+    }
+
+
+def _message_fields(snap: Snapshot) -> dict[str, object]:
+    missing_paths = not_owned(snap, snap.reviewer) if snap.reviewer else []
+    return {"head": snap.head[:12], "planned": snap.planned_action, "approves": snap.approves_action,
+            "not_owned": ", ".join(missing_paths[:3])}
+
+
+def missing(step: str, snap: Snapshot) -> list[str]:
+    """Every requirement of `step` that the snapshot does not meet, as refusal messages."""
     if step not in TRANSITIONS:
         raise KeyError(step)
-    return [FACTS[f].format(head=head[:12]) for f in TRANSITIONS[step] if not facts.get(f, False)]
+    have = facts(snap)
+    fields = _message_fields(snap)
+    return [FACTS[f].format(**fields) for f in TRANSITIONS[step].requires if not have[f]]
 
 
-def require(step: str, facts: Mapping[str, bool], head: str = "") -> None:
-    problems = missing(step, facts, head)
+def require(step: str, snap: Snapshot) -> None:
+    problems = missing(step, snap)
     if problems:
-        raise IllegalTransition(f"{step.replace('_', ' ')} refused: " + "; ".join(problems))
+        name = step.split(" ", 1)[0].replace("_", " ")
+        raise IllegalTransition(f"{name} refused: " + "; ".join(problems))
+
+
+def verdict_blockers(step: str, snap: Snapshot) -> list[str]:
+    """The facts that let `step` run but turn its verdict to BLOCK (see VERDICT_FACTS)."""
+    have = facts(snap)
+    return [f for f in VERDICT_FACTS.get(step, ()) if not have[f]]
 
 
 def mermaid() -> str:
-    lines = ["stateDiagram-v2", "  [*] --> opened: open"]
-    lines += [f"  {a} --> {b}: {label}" for a, label, b in STATES]
-    lines.append("  validated --> [*]")
+    """The state diagram of the README, drawn from the table."""
+    lines = ["stateDiagram-v2"]
+    for name, step in TRANSITIONS.items():
+        label = name.replace("validate", "resolved alert")
+        lines += [f"  {a} --> {b}" + ("" if b == "[*]" else f": {label}") for a, b in step.edges]
+    lines += [f"  {a} --> {b}: {label}" for a, label, b in EVENTS]
     return "\n".join(lines)

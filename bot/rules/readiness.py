@@ -6,18 +6,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import InputError
+from bot.model.enums import Radius, Verdict
 
-RADII = ("pod", "deployment", "namespace", "cluster")
 # The gate's profiles live here, not in bot.config.policy, so `incident-bot readiness` does not import every
 # policy's value types (about 5 ms of its start-up); bot.config.policy builds them with the same functions.
 PROFILES_FILE = "policies/readiness.yaml"
 CATEGORIES = ("spec", "implementation", "verification", "process", "security")
-PASS, SEMI_MANUAL, BLOCK = "PASS", "SEMI-MANUAL", "BLOCK"
-EXIT_CODES = {PASS: 0, SEMI_MANUAL: 3, BLOCK: 1}
+PASS, SEMI_MANUAL, BLOCK = Verdict.PASS, Verdict.SEMI_MANUAL, Verdict.BLOCK
 
 
 def radius_rank(radius: str) -> int:
-    return RADII.index(radius)
+    return Radius(radius).rank
 
 
 @dataclass(frozen=True)
@@ -95,7 +94,7 @@ class GateResult:
     """Verdict, effective scores and every blocking reason; renderers turn it into text."""
 
     incident_id: str
-    verdict: str
+    verdict: Verdict
     score: int
     scores: dict[str, int]
     reasons: tuple[str, ...]
@@ -105,7 +104,7 @@ class GateResult:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_CODES[self.verdict]
+        return self.verdict.exit_code
 
     def line(self) -> str:
         return f"{self.verdict} incident={self.incident_id} score={self.score}/25"

@@ -6,11 +6,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config.loader import parse_yaml, validate
+from bot.config.loader import FRONT_MATTER, parse_yaml, validate
 from bot.config.policy import Catalog
 from bot.errors import InputError
 
-_FRONT = re.compile(r"\A---\n(?P<yaml>.*?)\n---\n", re.DOTALL)
 _SECTIONS = {
     "WHY": re.compile(r"(?im)^#{1,3}\s*why\b"),
     "WHAT": re.compile(r"(?im)^#{1,3}\s*what\b"),
@@ -40,7 +39,7 @@ class Spec:
 
 
 def parse_spec(text: str, source: str) -> Spec:
-    match = _FRONT.match(text.replace("\r\n", "\n"))
+    match = FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if not match:
         raise InputError(source, "front matter", "missing: the spec must start with a '---' YAML block")
     data: Any = validate(parse_yaml(match.group("yaml"), source), "spec_frontmatter", source)

@@ -1,0 +1,113 @@
+"""`check readiness`: score the 25 points from the incident's artifacts, run the gate, and record the
+`readiness` check bound to the head SHA with its audit entry (a new commit has no check)."""
+
+from __future__ import annotations
+
+import json
+
+from bot.config.loader import canonical_json, schema_errors
+from bot.desired_state import k8s
+from bot.flows import trace
+from bot.flows.subject import Subject, diff_problems, expected_change, head_files, snapshot, subject
+from bot.flows.workspace import Workspace
+from bot.intake.redact import redact
+from bot.intake.renormalize import renormalize
+from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
+from bot.model.ids import incident_dir
+from bot.model.values import Tasks
+from bot.render.report import readiness_markdown
+from bot.rules import audit, codeowners, dryrun, lifecycle, readiness, scoring
+from bot.rules.spec import command_findings, sections
+
+PROTECTED = ("policies/", "specs/", ".github/")
+
+
+def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
+                       entries: list[audit.AuditEntry] | None = None,
+                       ) -> tuple[readiness.Readiness, list[scoring.Point], readiness.GateResult]:
+    ready, points = scoring.score(gather(ws, s, entries))
+    return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
+
+
+def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
+                    ) -> tuple[readiness.GateResult, str]:
+    """Run the gate on the pull request head; record the check and the audit entry. (result, Markdown)"""
+    s = subject(ws, incident_id, rollback=rollback)
+    lifecycle.require("check_readiness", snapshot(ws, s, "check_readiness"))
+    base = ws.forge.head(ws.main)
+    ready, points, gate = evaluate_readiness(ws, s, profile)
+    path = f"{incident_dir(incident_id)}/readiness.json"
+    status = AuditStatus.OK if gate.verdict != Verdict.BLOCK else AuditStatus.BLOCKED
+    trace.record(ws, incident_id, AuditStep.READINESS, status, {
+        "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
+        "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
+    }, extra_files={path: canonical_json(ready.to_dict())})
+    summary = readiness_markdown(gate, points, audit.view(trace.entries(ws, incident_id)))
+    ws.forge.record_check(s.head, "readiness", Conclusion.of(gate.verdict), gate.line(), summary)
+    if gate.verdict == Verdict.SEMI_MANUAL:
+        ws.forge.update_pull(s.pull.number, labels=("semi-manual",))
+    return gate, summary
+
+
+def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
+    """Every fact the 25 points are scored from, read from the subject and the default branch."""
+    policy = ws.policy()
+    d = incident_dir(s.incident_id)
+    files = ws.incident_files(s.head, s.incident_id)
+    specify = files.get(f"{d}/specify.md", "")
+    tasks = Tasks.from_text(files.get(f"{d}/tasks.md"), "tasks.md")
+    event_text = files.get(f"{d}/event.json", "{}")
+    event = json.loads(event_text)
+    sources = {p: t for p, t in files.items() if p.startswith(f"{d}/sources/")}
+    replayed = renormalize(sources, policy, s.incident_id, event.get("incident_key", "")) if sources else None
+    expected = expected_change(ws, s)
+    at_head = head_files(ws, s)
+    commits = ws.forge.commits(ws.main, s.head)
+    anchors = trace.anchors(ws, s.incident_id)
+    if entries is None:
+        entries = trace.current(ws, s.incident_id)  # stored + implied by the bot's phase commits
+    stored = entries[: len(anchors)]
+    verification = audit.verify(stored, anchors[: len(stored)])
+    coverage, missing = audit.coverage(entries, [c.sha for c in commits])
+    action = s.plan.action
+    itype = policy.incident_types.types.get(event.get("type", ""))
+    allowed: list[str] = []
+    stateful, backup = False, False
+    if itype is not None and action:
+        spec = ws.spec(itype.spec)
+        result = dryrun.evaluate(spec, action, dict(s.plan.preconditions), policy.catalog)
+        allowed = [r for r in result.reasons if "precondition" not in r]
+        known = s.plan.facts
+        stateful, backup = not known.get("stateless", False), bool(known.get("backup_verified", False))
+    rules = ws.codeowners()
+    deploy_owners = codeowners.owners(rules, "deploy/x.yaml")
+    changed_manifests = {p: t for p, t in at_head.items() if p.startswith("deploy/") and t is not None}
+    return scoring.Facts(
+        incident_id=s.incident_id,
+        branch=s.pull.branch,
+        head=s.head,
+        files=files,
+        specify_sections=sections(specify),
+        spec_findings=command_findings(specify, f"{d}/specify.md"),
+        plan=s.plan.data,
+        tasks=list(tasks.tasks),
+        validation_plan=tasks.has_validation,
+        diff_matches_rendering=diff_problems(s, at_head, expected),
+        event_schema_errors=[f"{p}: {m}" for p, m in schema_errors(event, "incident_event")],
+        replay_matches=replayed is not None and canonical_json(replayed) == event_text,
+        manifest_errors=k8s.validate(changed_manifests),
+        commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
+        pull_links_artifacts=all(p in s.pull.body for p in files if "/sources/" not in p),
+        audit_problems=list(verification.problems),
+        audit_coverage=coverage,
+        audit_missing=missing,
+        action_allowed=allowed,
+        forbidden_action=action is not None and action in policy.catalog.forbidden,
+        rollback=policy.catalog.actions[action].rollback if action is not None and action in policy.catalog.actions
+        else None,
+        personal_data_found=[p for p, t in sources.items() if redact(json.loads(t)) != json.loads(t)],
+        codeowners_cover_deploy=bool(deploy_owners) and f"@{ws.forge.bot_identity}" not in deploy_owners,
+        touches_protected=sorted(p for p in s.changed if p.startswith(PROTECTED)),
+        stateful=stateful,
+        backup_verified=backup,
+    )

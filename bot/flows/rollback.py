@@ -1,0 +1,49 @@
+"""`rollback`: a revert pull request of the merged remediation's deploy/ change. Argo CD has no rollback
+under automated sync: the revert in git *is* the rollback, and it goes through the same gate and review."""
+
+from __future__ import annotations
+
+from bot.errors import RuleRefusal
+from bot.flows import trace
+from bot.flows.workspace import Workspace
+from bot.model.enums import AuditStatus, AuditStep
+from bot.model.ids import incident_branch, rollback_branch
+from bot.rules import lifecycle
+
+
+def rollback(ws: Workspace, incident_id: str) -> int:
+    """A revert pull request of the merged remediation's deploy/ changes (Argo CD has no rollback
+    under automated sync: the revert in git *is* the rollback). It goes through the same review."""
+    pull = ws.forge.find_pull(incident_branch(incident_id))
+    # rollback's facts are about the incident pull request alone (lifecycle.inputs("rollback") is empty)
+    lifecycle.require("rollback", lifecycle.Snapshot(
+        head=pull.head_sha if pull else "", pull_state=pull.state if pull else "absent", checks={}, reviews=(),
+        planned_action=None, changed_paths=(), owners=(), bot_identity=ws.forge.bot_identity,
+        emergency_stop=False, merged_commit=pull.merge_sha if pull else None))
+    assert pull is not None and pull.merge_sha is not None
+    branch = rollback_branch(incident_id)
+    existing = ws.forge.find_pull(branch)
+    if existing is not None and existing.state == "open":
+        return existing.number
+    before_ref = pull.merge_sha + "~1"  # the default branch just before the merge (first parent)
+    changed = ws.forge.changed_paths(before_ref, pull.merge_sha)
+    files = {p: ws.forge.read(before_ref, p) for p in changed if p.startswith("deploy/")}
+    if not files:
+        raise RuleRefusal(f"rollback refused: the merge of {incident_id} changed nothing under deploy/")
+    head = ws.forge.head(branch)
+    base = ws.forge.head(ws.main)
+    assert base is not None
+    if head is None:
+        message = (f"Rollback {incident_id}: revert the deploy/ change of {pull.merge_sha[:12]}\n\n"
+                   + "".join(f"- {p}\n" for p in sorted(files))
+                   + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
+        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
+    artifacts_list = "".join(f"- [`{p}`]({p})\n" for p in sorted(ws.incident_files(ws.main, incident_id)))
+    body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "
+            f"`{pull.merge_sha}` (#{pull.number}). It goes through the same gate and review "
+            f"(`check readiness --rollback`, `check dry-run --rollback`).\n\n### Artifacts\n\n"
+            + artifacts_list + "".join(f"- [`{p}`]({p})\n" for p in sorted(files)))
+    opened = ws.forge.open_pull(branch, f"Rollback {incident_id}", body, ("rollback",))
+    trace.record(ws, incident_id, AuditStep.ROLLBACK, AuditStatus.OK,
+                 {"commit": head, "pull": opened.number, "reverts": pull.merge_sha})
+    return opened.number

@@ -1,0 +1,116 @@
+"""What the checks and the human steps judge: the incident pull request at its head (`Subject`), the
+lifecycle `Snapshot` read for it from the forge, and the change the planned action must be."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from bot.desired_state import manifests
+from bot.errors import InputError, RuleRefusal
+from bot.flows.workspace import Workspace
+from bot.forge.base import PullRequest
+from bot.model.ids import incident_branch, incident_dir, rollback_branch
+from bot.model.values import Plan
+from bot.rules import lifecycle
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The incident pull request as the checks see it."""
+
+    incident_id: str
+    pull: PullRequest
+    head: str
+    plan: Plan
+    changed: dict[str, str]
+    rollback_of: str | None = None  # the merge commit a rollback pull request reverts
+
+    @property
+    def tag(self) -> dict[str, object]:
+        """Evidence marking audit entries about the rollback pull request."""
+        return {"rollback": True, "pull": self.pull.number} if self.rollback_of else {}
+
+
+def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollback: bool = False) -> Subject:
+    branch = rollback_branch(incident_id) if rollback else incident_branch(incident_id)
+    pull = ws.forge.find_pull(branch)
+    if pull is None:
+        hint = "incident-bot rollback" if rollback else "incident-bot open"
+        raise InputError(incident_id, "incident_id", f"no pull request for {branch} (run `{hint}` first)")
+    head = head or pull.head_sha
+    plan = Plan.from_text(ws.forge.read(head, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
+    reverts = ws.forge.get_commit(head).trailers.get("Reverts") if rollback else None
+    return Subject(incident_id, pull, head, plan, ws.forge.changed_paths(ws.main, head), reverts)
+
+
+def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = None,
+             approves_action: str | None = None) -> lifecycle.Snapshot:
+    """The inputs of `step`'s facts for the subject (checks and reviews on its head, main's CODEOWNERS and
+    emergency stop), reading from the forge only what the table says the step needs."""
+    need = lifecycle.inputs(step)
+    checks = ws.forge.checks(s.head) if "checks" in need else {}
+    reviews = ws.forge.reviews(s.pull.number) if "reviews" in need else ()
+    return lifecycle.Snapshot(
+        head=s.head,
+        pull_state=s.pull.state,
+        checks={name: check.conclusion for name, check in checks.items()},
+        reviews=tuple(lifecycle.Approval(r.reviewer, r.sha, r.state, r.approves_action) for r in reviews),
+        planned_action=s.plan.action,
+        changed_paths=tuple(s.changed),
+        owners=tuple(ws.codeowners()) if "owners" in need else (),
+        bot_identity=ws.forge.bot_identity,
+        emergency_stop=ws.policy().emergency_stop if "policy" in need else False,
+        merged_commit=s.pull.merge_sha,
+        reviewer=reviewer,
+        approves_action=approves_action,
+    )
+
+
+def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
+    """What the planned action renders on the default branch's desired state; for a rollback, the
+    exact inverse of the merged change (each file as it was before the merge, None if it was added)."""
+    if s.rollback_of:
+        before = f"{s.rollback_of}~1"
+        changed = ws.forge.changed_paths(before, s.rollback_of)
+        return {p: ws.forge.read(before, p) for p in changed if p.startswith("deploy/")}
+    action = ws.policy().catalog.actions.get(s.plan.action or "")
+    workload = s.plan.workload
+    if action is None or not workload:
+        return {}
+    deploy = ws.deploy()
+    try:
+        found = manifests.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
+    except RuleRefusal:
+        return {}
+    return dict(manifests.render(deploy, found, action.renders, s.incident_id))
+
+
+def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str | None]) -> list[str]:
+    """Every path whose change is not exactly the rendering of the planned action."""
+    own = incident_dir(s.incident_id) + "/"
+    problems = []
+    what = f"the revert of {s.rollback_of[:12]}" if s.rollback_of else f"the planned action {s.plan.action}"
+    for path, status in sorted(s.changed.items()):
+        if path.startswith(own):
+            continue
+        if path not in expected:
+            verb = {"D": "deleted", "A": "added"}.get(status, "changed")
+            problems.append(f"{path}: {verb}, not part of {what}")
+        elif head_files.get(path) != expected[path]:
+            problems.append(f"{path}: differs from {what}")
+    problems += [f"{p}: the planned change is missing" for p in sorted(set(expected) - set(s.changed))]
+    return problems
+
+
+def head_files(ws: Workspace, s: Subject) -> dict[str, str | None]:
+    return {p: ws.forge.read(s.head, p) for p in s.changed}
+
+
+def unified_diff(ws: Workspace, s: Subject, files: dict[str, str | None]) -> str:
+    out: list[str] = []
+    for path in sorted(p for p in s.changed if not p.startswith("incidents/")):
+        before = ws.forge.read(ws.main, path) or ""
+        after = files.get(path) or ""
+        out += difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}")
+    return "".join(out)

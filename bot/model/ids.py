@@ -1,0 +1,33 @@
+"""Incident ids and every name derived from one (branches, folders). One pattern, matched whole."""
+
+from __future__ import annotations
+
+import re
+
+# <prefix>-<UTC date of the first firing>-<sequence>, e.g. HM-2026-05-17-01 (the schemas carry the same
+# pattern; tests/model keeps them equal).
+INCIDENT_ID_PATTERN = r"[A-Z]{2,4}-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2,}"
+_INCIDENT_ID = re.compile(INCIDENT_ID_PATTERN)
+# an incident branch named in a merge commit's message (GitHub: "Merge pull request #3 from o/incident/<id>")
+MERGED_BRANCH = re.compile(rf"incident/({INCIDENT_ID_PATTERN})(?![0-9])")
+
+
+def is_incident_id(text: object) -> bool:
+    """True for a well-formed id, matched whole (no trailing newline slips through as with `$`)."""
+    return isinstance(text, str) and _INCIDENT_ID.fullmatch(text) is not None
+
+
+def incident_branch(incident_id: str) -> str:
+    return f"incident/{incident_id}"
+
+
+def rollback_branch(incident_id: str) -> str:
+    return f"rollback/{incident_id}"
+
+
+def audit_branch(incident_id: str) -> str:
+    return f"audit/{incident_id}"
+
+
+def incident_dir(incident_id: str) -> str:
+    return f"incidents/{incident_id}"
