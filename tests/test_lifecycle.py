@@ -113,15 +113,62 @@ def test_stateful_without_backup_stops_at_readiness(cli, repo: Path):
     assert chain(repo).broken_at == "readiness"
 
 
-def test_forbidden_action_in_plan_blocks(cli, repo: Path):
+def test_forbidden_action_written_into_the_plan_blocks_naming_the_file(cli, repo: Path):
+    """The branch's plan.md is a claim: the gate judges the plan the bot derives, and names the edited file."""
     open_seed(cli, repo)
     plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md").replace("action: restart_pod",
                                                                         "action: delete_namespace")
     human_commit(repo, BRANCH, {f"incidents/{ID}/plan.md": plan})
     run = cli("check", "readiness", ID, "--repo", repo)
     assert run.code == 1
-    assert "security=0: forbidden at any total" in run.err.splitlines()
+    assert (f"untrusted change: incidents/{ID}/plan.md: differs from what the bot derives from the recorded "
+            "sources, main's deploy/, the spec and the policy") in run.err.splitlines()
     assert chain(repo).broken_at == "readiness"
+
+
+# Issue 11, finding 1: what the incident branch says about itself never feeds a verdict.
+def _db_incident(cli, repo: Path) -> None:
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
+    assert cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload)).code == 0
+
+
+def test_declaring_the_database_stateless_in_the_plan_does_not_lift_the_stateful_blocker(cli, repo: Path):
+    _db_incident(cli, repo)
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md")
+    assert "stateless: false" in plan
+    human_commit(repo, BRANCH, {f"incidents/{ID}/plan.md": plan.replace("stateless: false", "stateless: true")})
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1
+    lines = run.err.splitlines()
+    assert "stateful workload without verified backup" in lines
+    assert any(line.startswith(f"untrusted change: incidents/{ID}/plan.md") for line in lines)
+
+
+def test_retargeting_the_plan_at_the_statefulset_cannot_scale_the_database(cli, repo: Path):
+    """Rewriting plan.md and the manifests to scale the StatefulSet: the dry-run judges the derived plan."""
+    open_seed(cli, repo)
+    sts_path = "deploy/appointments-db/statefulset.yaml"
+    sts = git(repo, "show", f"main:{sts_path}").replace("replicas: 1", "replicas: 2")
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md").replace("action: restart_pod",
+                                                                        "action: scale_up_replicas_one")
+    human_commit(repo, BRANCH, {f"incidents/{ID}/plan.md": plan, sts_path: sts})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 1
+    # even with the gate forced open by a human's approval path, the dry-run names both files
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert "replicas: 2" in git(repo, "show", f"{BRANCH}:{sts_path}")
+    assert git(repo, "show", f"main:{sts_path}").count("replicas: 2") == 0
+
+
+def test_an_event_json_retyped_on_the_branch_is_an_untrusted_change(cli, repo: Path):
+    open_seed(cli, repo)
+    event = git(repo, "show", f"{BRANCH}:incidents/{ID}/event.json").replace(
+        '"type": "high_memory_usage"', '"type": "unclassified"')
+    human_commit(repo, BRANCH, {f"incidents/{ID}/event.json": event})
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1
+    assert any(line.startswith(f"untrusted change: incidents/{ID}/event.json: differs")
+               for line in run.err.splitlines())
 
 
 def test_smuggled_manifest_change_blocks_dry_run_naming_the_file(cli, repo: Path):

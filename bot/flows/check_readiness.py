@@ -8,7 +8,15 @@ import json
 from bot.config.loader import canonical_json, schema_errors
 from bot.desired_state import k8s
 from bot.flows import trace
-from bot.flows.subject import Subject, diff_problems, expected_change, head_files, snapshot, subject
+from bot.flows.subject import (
+    Subject,
+    diff_problems,
+    expected_change,
+    head_files,
+    own_file_problems,
+    snapshot,
+    subject,
+)
 from bot.flows.workspace import Workspace
 from bot.intake.redact import redact
 from bot.intake.renormalize import renormalize
@@ -53,7 +61,8 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
     """Every fact the 25 points are scored from, read from the subject and the default branch."""
     policy = ws.policy()
     d = incident_dir(s.incident_id)
-    files = ws.incident_files(s.head, s.incident_id)
+    # scored from what the bot derives; the branch's own copies are compared with it (untrusted_changes)
+    files = {**ws.incident_files(s.head, s.incident_id), **(s.derived or {})}
     specify = files.get(f"{d}/specify.md", "")
     tasks = Tasks.from_text(files.get(f"{d}/tasks.md"), "tasks.md")
     event_text = files.get(f"{d}/event.json", "{}")
@@ -110,4 +119,5 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         touches_protected=sorted(p for p in s.changed if p.startswith(PROTECTED)),
         stateful=stateful,
         backup_verified=backup,
+        untrusted_changes=own_file_problems(s, at_head) if s.derived is not None else [],
     )

@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.config.loader import canonical_json
 from bot.config.policy import Policy
-from bot.desired_state import manifests
 from bot.errors import RuleRefusal
 from bot.flows import trace
+from bot.flows.derive import derive
 from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefConflict
 from bot.intake.normalize import normalize
@@ -25,7 +25,6 @@ from bot.intake.redact import redact
 from bot.intake.renormalize import renormalize
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, incident_dir
-from bot.render import artifacts
 from bot.render.report import pull_body
 from bot.rules import audit, codeowners
 
@@ -151,32 +150,18 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
     phase("received", {**received, f"{d}/event.json": canonical_json(event)},
           "Alert sources as received (redacted) and the normalized incident_event.")
 
+    derived = derive(ws, policy, incident_id, event)
     itype = policy.incident_types.types[event["type"]]
-    spec = ws.spec(itype.spec)
-    phase("specify", {f"{d}/specify.md": artifacts.render_specify(event, spec, itype.spec)},
+    phase("specify", {f"{d}/specify.md": derived.files[f"{d}/specify.md"]},
           f"Specify instantiated from {itype.spec}: WHY / WHAT / constraints, no command.")
-
-    workload: dict[str, Any] = {}
-    rendered: dict[str, str] = {}
-    try:
-        found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
-        facts = manifests.preconditions(deploy, found, as_of=event["started_at"],
-                                        max_age_hours=policy.catalog.backup_max_age_hours)
-        workload = {"kind": found.kind, "name": found.name, "namespace": found.namespace, "path": found.path}
-        choice = artifacts.choose(spec, policy.catalog, facts)
-        if choice.action is not None:
-            rendered = manifests.render(deploy, found, choice.action.renders, incident_id)
-    except RuleRefusal as exc:
-        choice = artifacts.PlanChoice(None, {}, {"(workload)": [str(exc)]})
-    plan_text = artifacts.render_plan(incident_id, choice, workload)
-    phase("plan", {f"{d}/plan.md": plan_text}, "Plan: a strategy among the pre-approved actions whose "
+    phase("plan", {f"{d}/plan.md": derived.plan_text}, "Plan: a strategy among the pre-approved actions whose "
           "preconditions hold.")
-    phase("tasks", {f"{d}/tasks.md": artifacts.render_tasks(incident_id, choice, sorted(rendered))},
-          "Tasks: idempotent steps, each with its radius.")
+    phase("tasks", {f"{d}/tasks.md": derived.files[f"{d}/tasks.md"]}, "Tasks: idempotent steps, each with its radius.")
+    rendered = derived.rendered
     phase("implement", rendered, "The planned action rendered into the desired state under deploy/.")
 
     files = sorted({*current, *received, f"{d}/event.json", f"{d}/specify.md", f"{d}/plan.md", f"{d}/tasks.md"})
-    summary = {"event": event, "files": files + sorted(rendered), "plan": artifacts.front_matter(plan_text, "plan"),
+    summary = {"event": event, "files": files + sorted(rendered), "plan": derived.plan.data,
                "changed": sorted({*rendered, *files})}
     return phases, summary
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.desired_state import manifests
 from bot.errors import InputError, RuleRefusal
+from bot.flows.derive import recorded
 from bot.flows.workspace import Workspace
 from bot.forge.base import PullRequest
 from bot.model.ids import incident_branch, incident_dir, rollback_branch
@@ -25,6 +26,9 @@ class Subject:
     plan: Plan
     changed: dict[str, str]
     rollback_of: str | None = None  # the merge commit a rollback pull request reverts
+    # the incident's files as the bot derives them from the recorded sources, main, the spec and the
+    # policy (None: the recorded sources give no incident); every one must be on the branch as it is here
+    derived: dict[str, str] | None = None
 
     @property
     def tag(self) -> dict[str, object]:
@@ -39,9 +43,14 @@ def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollbac
         hint = "incident-bot rollback" if rollback else "incident-bot open"
         raise InputError(incident_id, "incident_id", f"no pull request for {branch} (run `{hint}` first)")
     head = head or pull.head_sha
-    plan = Plan.from_text(ws.forge.read(head, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
-    reverts = ws.forge.get_commit(head).trailers.get("Reverts") if rollback else None
-    return Subject(incident_id, pull, head, plan, ws.forge.changed_paths(ws.main, head), reverts)
+    changed = ws.forge.changed_paths(ws.main, head)
+    if rollback:  # the incident's files were merged under the gate: main's plan is the one that was judged
+        plan = Plan.from_text(ws.forge.read(ws.main, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
+        return Subject(incident_id, pull, head, plan, changed, ws.forge.get_commit(head).trailers.get("Reverts"))
+    derived = recorded(ws, incident_id, head)
+    if derived is None:
+        return Subject(incident_id, pull, head, Plan(), changed, None, {})
+    return Subject(incident_id, pull, head, derived.plan, changed, None, derived.files)
 
 
 def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = None,
@@ -89,17 +98,34 @@ def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
 def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str | None]) -> list[str]:
     """Every path whose change is not exactly the rendering of the planned action."""
     own = incident_dir(s.incident_id) + "/"
-    problems = []
+    problems = [] if s.derived is None else own_file_problems(s, head_files)
     what = f"the revert of {s.rollback_of[:12]}" if s.rollback_of else f"the planned action {s.plan.action}"
     for path, status in sorted(s.changed.items()):
         if path.startswith(own):
-            continue
+            continue  # judged against the derivation above
         if path not in expected:
             verb = {"D": "deleted", "A": "added"}.get(status, "changed")
             problems.append(f"{path}: {verb}, not part of {what}")
         elif head_files.get(path) != expected[path]:
             problems.append(f"{path}: differs from {what}")
     problems += [f"{p}: the planned change is missing" for p in sorted(set(expected) - set(s.changed))]
+    return problems
+
+
+def own_file_problems(s: Subject, at_head: dict[str, str | None]) -> list[str]:
+    """Every file under incidents/<id>/ that is not what the bot derives (the sources are the inputs)."""
+    assert s.derived is not None
+    d = incident_dir(s.incident_id)
+    if not s.derived:
+        return [f"{d}/sources/: the recorded sources give no incident of a known type for the claimed key"]
+    problems = []
+    for path in sorted(p for p in s.changed if p.startswith(d + "/") and not p.startswith(f"{d}/sources/")):
+        if path not in s.derived:
+            problems.append(f"{path}: not part of what the bot derives for {s.incident_id}")
+        elif at_head.get(path) != s.derived[path]:
+            problems.append(f"{path}: differs from what the bot derives from the recorded sources, "
+                            "main's deploy/, the spec and the policy")
+    problems += [f"{p}: missing" for p in sorted(set(s.derived) - set(s.changed))]
     return problems
 
 

@@ -59,6 +59,8 @@ class Readiness:
     radius_of_impact: str | None = None
     dry_run_verified: bool = False
     evidence: dict[str, str] = field(default_factory=dict)
+    # files of the incident branch that are not what the bot derives (a claim, never an input): each blocks
+    untrusted_changes: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Readiness:
@@ -72,6 +74,7 @@ class Readiness:
             radius_of_impact=data.get("radius_of_impact"),
             dry_run_verified=data.get("dry_run_verified", False),
             evidence=dict(data.get("evidence", {})),
+            untrusted_changes=tuple(data.get("untrusted_changes", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,6 +89,8 @@ class Readiness:
         }
         if self.radius_of_impact is not None:
             out["radius_of_impact"] = self.radius_of_impact
+        if self.untrusted_changes:
+            out["untrusted_changes"] = list(self.untrusted_changes)
         return out
 
 
@@ -139,6 +144,7 @@ def evaluate(r: Readiness, profile: Profile) -> GateResult:
         blockers.append(f"audit_trace_coverage={r.audit_trace_coverage:g} < {profile.min_audit_trace_coverage:.1f}")
     if r.stateful and not r.backup_verified:
         blockers.append("stateful workload without verified backup")
+    blockers += [f"untrusted change: {change}" for change in r.untrusted_changes]
 
     total = sum(scores.values())
     reasons: list[str] = []

@@ -49,6 +49,7 @@ class Facts:
     codeowners_cover_deploy: bool
     touches_protected: list[str]     # policies/, specs/, .github/ changed by the branch
     stateful: bool
+    untrusted_changes: list[str]
     backup_verified: bool
 
 
@@ -138,5 +139,6 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
                                                                            "cluster") else None,
         dry_run_verified=False,
         evidence=evidence,
+        untrusted_changes=tuple(f.untrusted_changes),
     )
     return readiness, pts
