@@ -151,9 +151,19 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
 
 
 def _workspace(args: argparse.Namespace) -> Any:
+    import os
+    import re
+
     from bot.flows.workspace import Workspace
 
-    return Workspace(_forge(args))
+    # INCIDENT_BOT_NOW stops the bot's clock (audit times, backup age at the gate) for rehearsals and tests
+    now = os.environ.get("INCIDENT_BOT_NOW")
+    if now is None:
+        return Workspace(_forge(args))
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", now):
+        raise InputError("environment", "INCIDENT_BOT_NOW",
+                         f"expected a UTC time like 2026-05-17T10:00:00Z, got {now!r}")
+    return Workspace(_forge(args), clock=lambda: now)
 
 
 def _forge(args: argparse.Namespace) -> Any:

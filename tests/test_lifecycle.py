@@ -314,7 +314,9 @@ def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Pa
 
 
 @pytest.mark.parametrize(("verified_at", "blocked"), [("2026-05-17T02:00:00Z", False), ("2026-05-10T02:00:00Z", True)])
-def test_backup_evidence_must_be_recent_at_the_alert_time(cli, repo: Path, verified_at: str, blocked: bool):
+def test_backup_evidence_must_be_recent_at_the_alert_time(cli, repo: Path, verified_at: str, blocked: bool,
+                                                         monkeypatch):
+    monkeypatch.setenv("INCIDENT_BOT_NOW", "2026-05-17T10:30:00Z")  # the gate runs the morning of the alert
     sts = repo / "deploy/appointments-db/statefulset.yaml"
     text = sts.read_text()
     assert "annotations:" not in text.split("spec:")[0]
@@ -341,3 +343,23 @@ def test_unknown_incident_is_unusable_input_and_writes_nothing(cli, repo: Path, 
 def test_not_a_git_repository(cli, tmp_path: Path):
     run = cli("open", "--repo", tmp_path, "--grafana", FIXTURES / "webhook_grafana.json")
     assert (run.code, run.err.strip()) == (2, f"incident-bot: {tmp_path}: --repo: not a git repository")
+
+
+@pytest.mark.parametrize(("now", "blocked"), [("2026-05-17T10:30:00Z", False), ("2026-12-02T09:00:00Z", True)])
+def test_backup_evidence_must_also_be_recent_when_the_gate_runs(cli, repo: Path, monkeypatch, now: str, blocked: bool):
+    """Issue 11: an alert dated May with a May restore test does not pass in December."""
+    monkeypatch.setenv("INCIDENT_BOT_NOW", now)
+    sts = repo / "deploy/appointments-db/statefulset.yaml"
+    head, rest = sts.read_text().split("  name: db\n", 1)
+    sts.write_text(head + '  name: db\n  annotations:\n    incident-bot.dev/backup-verified: "2026-05-17T02:00:00Z"\n' + rest)
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "restore test passed")
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
+    assert cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload)).code == 0
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert ("stateful workload without verified backup" in run.err) is blocked
+
+
+def test_a_malformed_clock_override_is_unusable_input(cli, repo: Path, monkeypatch):
+    monkeypatch.setenv("INCIDENT_BOT_NOW", "yesterday")
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 2 and "INCIDENT_BOT_NOW" in run.err and len(run.err.splitlines()) == 1

@@ -42,8 +42,12 @@ def derive(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any
     rendered: dict[str, str] = {}
     try:
         found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
-        facts = manifests.preconditions(deploy, found, as_of=event["started_at"],
-                                        max_age_hours=policy.catalog.backup_max_age_hours)
+        max_age = policy.catalog.backup_max_age_hours
+        facts = manifests.preconditions(deploy, found, as_of=event["started_at"], max_age_hours=max_age)
+        # the restore test must be recent both when the alert fired and now (the bot's own clock: a
+        # January alert with a January restore test does not pass in December)
+        now = manifests.preconditions(deploy, found, as_of=ws.clock(), max_age_hours=max_age)
+        facts["backup_verified"] = facts["backup_verified"] and now["backup_verified"]
         workload = {"kind": found.kind, "name": found.name, "namespace": found.namespace, "path": found.path}
         choice = artifacts.choose(spec, policy.catalog, facts)
         if choice.action is not None:

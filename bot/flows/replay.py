@@ -33,7 +33,7 @@ def replay(ws: Workspace, incident_id: str) -> list[str]:
             if again is None or canonical_json(again) != recorded:
                 problems.append(f"{label}: re-normalizing the recorded sources does not give event.json")
         elif entry.step in ("readiness", "dry_run") and isinstance(entry.evidence.get("base"), str):
-            pinned = ws.pinned(entry.evidence["base"])
+            pinned = ws.pinned(entry.evidence["base"], entry.at)
             s = subject(pinned, incident_id, head=commit, rollback=bool(entry.evidence.get("rollback")))
             got: tuple[object, ...]
             want: tuple[object, ...]

@@ -43,8 +43,9 @@ class Workspace:
     def main(self) -> str:
         return self.base or self.forge.default_branch
 
-    def pinned(self, base: str) -> Workspace:
-        return Workspace(self.forge, self.clock, base)
+    def pinned(self, base: str, at: str | None = None) -> Workspace:
+        """The workspace as it was: main at `base` and, with `at`, the clock stopped at that time."""
+        return Workspace(self.forge, (lambda: at) if at else self.clock, base)
 
     def policy(self) -> Policy:
         if "policy" not in self._cache:
