@@ -6,9 +6,13 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import BotError, InputError
+
+if TYPE_CHECKING:
+    from bot.flows.workspace import Workspace
+    from bot.forge.base import Forge
 
 EXIT_USAGE = 2
 
@@ -150,7 +154,7 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ lifecycle commands
 
 
-def _workspace(args: argparse.Namespace) -> Any:
+def _workspace(args: argparse.Namespace) -> Workspace:
     import os
     import re
 
@@ -166,23 +170,13 @@ def _workspace(args: argparse.Namespace) -> Any:
     return Workspace(_forge(args), clock=lambda: now)
 
 
-def _forge(args: argparse.Namespace) -> Any:
-    """The local forge on --repo, or GitHub when INCIDENT_BOT_FORGE=github: configured from the variables
-    Actions provides (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL, GITHUB_SHA), reading the default
-    branch from the checkout at --repo when it holds the commit."""
+def _forge(args: argparse.Namespace) -> Forge:
+    """The forge INCIDENT_BOT_FORGE names (default: the local forge) on --repo: see bot.forge.registry."""
     import os
 
-    path = Path(args.repo).resolve() if args.repo else Path.cwd().resolve()
-    kind = os.environ.get("INCIDENT_BOT_FORGE", "local")
-    if kind == "github":
-        from bot.forge.github import GitHubForge, settings_from_env
+    from bot.forge.registry import forge_from_env
 
-        return GitHubForge(settings_from_env(os.environ), checkout=path)
-    if kind != "local":
-        raise InputError("environment", "INCIDENT_BOT_FORGE", f"expected local or github, got {kind!r}")
-    from bot.forge.local import LocalForge
-
-    return LocalForge(path)
+    return forge_from_env(Path(args.repo).resolve() if args.repo else Path.cwd().resolve(), os.environ)
 
 
 def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:

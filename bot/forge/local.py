@@ -157,7 +157,10 @@ class LocalForge:
         return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}
 
     def get_commit(self, sha: str) -> Commit:
-        found = self._log("-1", self._ref(sha))
+        try:
+            found = self._log("-1", self._ref(sha))
+        except ForgeError:  # "bad object": unusable input, as on GitHub (not a failure a re-run fixes)
+            found = []
         if not found:
             raise InputError("commit", sha, "no such commit")
         return found[0]
