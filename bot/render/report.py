@@ -9,15 +9,24 @@ from bot.rules.dryrun import DryRunResult
 from bot.rules.readiness import CATEGORIES, GateResult
 from bot.rules.scoring import Point
 
-# GitHub limits a check run's output.summary to 65535 characters.
+# GitHub limits a check run's output.summary to 65535 characters; counted here in UTF-8 bytes (never fewer
+# than characters), the one place this limit is applied.
 SUMMARY_LIMIT = 65535
 
 
-def truncate(text: str, limit: int = SUMMARY_LIMIT) -> str:
-    if len(text) <= limit:
-        return text
-    note = "\n\n*(truncated: the full report is in the audit branch)*\n"
-    return text[: limit - len(note)] + note
+def fit_summary(summary: str, limit: int = SUMMARY_LIMIT) -> str:
+    """The summary within GitHub's limit (counted in UTF-8 bytes, which is never fewer than characters):
+    cut at a line, close an open code fence, and say so."""
+    data = summary.encode("utf-8")
+    if len(data) <= limit:
+        return summary
+    note = (f"\n\n> **Truncated:** GitHub allows {limit} characters in a check summary; this one had "
+            f"{len(summary)}. The full report is in the job summary and the incident's audit trace.\n")
+    kept = data[: limit - len(note.encode()) - 8].decode("utf-8", errors="ignore")
+    kept = kept[: kept.rfind("\n") + 1] or kept
+    if kept.count("```") % 2:
+        kept += "```\n"
+    return kept + note
 
 
 def _cell(text: str) -> str:
@@ -36,7 +45,7 @@ def readiness_markdown(gate: GateResult, points: list[Point], chain: ChainView) 
         lines.append(f"| {category} | {gate.scores[category]}/5 | {detail} |")
     lines += [f"| **Total** | **{gate.score}/25** | |", ""]
     lines += chain_markdown(chain)
-    return truncate("\n".join(lines) + "\n")
+    return fit_summary("\n".join(lines) + "\n")
 
 
 def dry_run_markdown(result: DryRunResult, diff: str, chain: ChainView) -> str:
@@ -46,7 +55,7 @@ def dry_run_markdown(result: DryRunResult, diff: str, chain: ChainView) -> str:
     lines += ["", "<details><summary>Manifest diff under deploy/</summary>", "", "```diff", diff.rstrip(), "```",
               "", "</details>", ""]
     lines += chain_markdown(chain)
-    return truncate("\n".join(lines) + "\n")
+    return fit_summary("\n".join(lines) + "\n")
 
 
 def chain_markdown(chain: ChainView) -> list[str]:

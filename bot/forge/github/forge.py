@@ -26,9 +26,9 @@ from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefCo
 from bot.forge.github import protection
 from bot.forge.github.api import Api, ApiError, MissingPermission, Settings, installation_token
 from bot.forge.github.reads import Reads
+from bot.render.report import fit_summary
 
 DEFAULT_IDENTITY = "incident-bot[bot]"
-SUMMARY_LIMIT = 65535  # GitHub's limit on a check run's output.summary
 _APPROVES = re.compile(r"^Approves-Action:\s*(\S+)\s*$", re.MULTILINE)
 
 
@@ -306,21 +306,6 @@ class GitHubForge:
             else:
                 raise
         return protection.drift(policy, live)
-
-
-def fit_summary(summary: str, limit: int = SUMMARY_LIMIT) -> str:
-    """The summary within GitHub's limit (counted in UTF-8 bytes, which is never fewer than characters):
-    cut at a line, close an open code fence, and say so."""
-    data = summary.encode("utf-8")
-    if len(data) <= limit:
-        return summary
-    note = (f"\n\n> **Truncated:** GitHub allows {limit} characters in a check summary; this one had "
-            f"{len(summary)}. The full report is in the job summary and the incident's audit trace.\n")
-    kept = data[: limit - len(note.encode()) - 8].decode("utf-8", errors="ignore")
-    kept = kept[: kept.rfind("\n") + 1] or kept
-    if kept.count("```") % 2:
-        kept += "```\n"
-    return kept + note
 
 
 def _quote(name: str) -> str:
