@@ -44,16 +44,12 @@ def cmd_normalize(args: argparse.Namespace) -> int:
     from bot.config.files import atomic_write
     from bot.config.loader import canonical_json, load_json
     from bot.config.policy import load_policy
+    from bot.intake.arguments import payloads_from_args
     from bot.intake.compare import differences
     from bot.intake.normalize import normalize
 
     policy = load_policy(_root(args))
-    payloads = {
-        source: (load_json(path), path)
-        for source, path in (("grafana", args.grafana), ("alertmanager", args.alertmanager),
-                             ("pagerduty", args.pagerduty))
-        if path
-    }
+    payloads = payloads_from_args(args, load_json)
     events = normalize(payloads, policy.incident_types, sequence=args.sequence)
     document: Any = events[0] if len(events) == 1 else events
     expected = load_json(args.expected) if args.expected else None
@@ -181,13 +177,9 @@ def _forge(args: argparse.Namespace) -> Forge:
 
 def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
     from bot.config.loader import load_json
+    from bot.intake.arguments import payloads_from_args
 
-    return {
-        source: (load_json(path), path)
-        for source, path in (("grafana", args.grafana), ("alertmanager", args.alertmanager),
-                             ("pagerduty", args.pagerduty))
-        if path
-    }
+    return payloads_from_args(args, load_json)
 
 
 def cmd_open(args: argparse.Namespace) -> int:
@@ -351,6 +343,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from bot.intake.arguments import add_source_arguments
+
     parser = argparse.ArgumentParser(
         prog="incident-bot", description="Alerts in, reviewed and provable GitOps remediations out."
     )
@@ -364,9 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     p = command("normalize", cmd_normalize, "normalize alert webhooks into one incident_event")
-    p.add_argument("--grafana", help="Grafana unified alerting webhook (JSON)")
-    p.add_argument("--pagerduty", help="PagerDuty Webhooks v3 incident event (JSON)")
-    p.add_argument("--alertmanager", help="Prometheus Alertmanager webhook v4 (JSON)")
+    add_source_arguments(p)
     p.add_argument("--expected", help="compare field-for-field with this incident_event; exit 1 on a difference")
     p.add_argument("--out", help="write the event here (atomically) instead of stdout")
     p.add_argument("--sequence", type=int, default=1, help="first sequence number of the incident id (default 1)")
@@ -390,9 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_spec_lint)
 
     p = command("open", cmd_open, "normalize alerts and open or update the incident branch and pull request")
-    p.add_argument("--grafana")
-    p.add_argument("--pagerduty")
-    p.add_argument("--alertmanager")
+    add_source_arguments(p, described=False)
 
     check = sub.add_parser("check", help="post the readiness or dry-run check on the incident's head commit")
     checks = check.add_subparsers(dest="check", required=True)

@@ -13,9 +13,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
 from bot.errors import BotError, InputError, RuleRefusal
+from bot.intake.signatures import env_values
+from bot.intake.sources import SOURCES
 from bot.intake.webhook import (
-    GRAFANA_HEADER,
-    GRAFANA_TIMESTAMP_HEADER,
     MAX_BODY,
     PayloadTooLarge,
     Secrets,
@@ -25,16 +25,9 @@ from bot.intake.webhook import (
     verify,
 )
 
-# The environment the CLI passes to secrets_from_env. Several values in one variable (a rotation on our
-# side) are separated by whitespace.
-ENV_PAGERDUTY = "INCIDENT_BOT_PAGERDUTY_SECRET"
-ENV_GRAFANA = "INCIDENT_BOT_GRAFANA_SECRET"
-ENV_ALERTMANAGER = "INCIDENT_BOT_ALERTMANAGER_TOKEN"
-ENV_ALERTMANAGER_BASIC = "INCIDENT_BOT_ALERTMANAGER_BASIC_AUTH"  # "user:password", optional
+# The environment the CLI passes to secrets_from_env: each source's variables (AlertSource.env, in its
+# module) and the relay's. Several values in one variable (a rotation on our side) are separated by whitespace.
 ENV_RELAY = "INCIDENT_BOT_RELAY_SECRET"  # X-Hub-Signature-256 from a relay, optional
-ENV_GRAFANA_HEADER = "INCIDENT_BOT_GRAFANA_SIGNATURE_HEADER"  # default X-Grafana-Alerting-Signature
-ENV_GRAFANA_TIMESTAMP_HEADER = "INCIDENT_BOT_GRAFANA_TIMESTAMP_HEADER"  # default X-Grafana-Alerting-Timestamp;
-# set it empty when the contact point sends no timestamp header (then there is no replay window).
 
 Handle = Callable[[str, bytes], tuple[int, str]]
 Log = Callable[[str], None]
@@ -46,20 +39,10 @@ _UNPRINTABLE = re.compile(r"[^\x21-\x7e]")
 
 def secrets_from_env(env: Mapping[str, str]) -> Secrets:
     """The credentials named by the INCIDENT_BOT_* variables (pure: the caller passes os.environ)."""
-
-    def values(name: str) -> tuple[str, ...]:
-        return tuple(env.get(name, "").split())
-
-    timestamp_header = env.get(ENV_GRAFANA_TIMESTAMP_HEADER, GRAFANA_TIMESTAMP_HEADER).strip()
-    return Secrets(
-        pagerduty=values(ENV_PAGERDUTY),
-        grafana=values(ENV_GRAFANA),
-        alertmanager_tokens=values(ENV_ALERTMANAGER),
-        alertmanager_basic=values(ENV_ALERTMANAGER_BASIC),
-        relay=values(ENV_RELAY),
-        grafana_header=env.get(ENV_GRAFANA_HEADER, "").strip() or GRAFANA_HEADER,
-        grafana_timestamp_header=timestamp_header or None,
-    )
+    secrets = Secrets(relay=env_values(env, ENV_RELAY))
+    for source in SOURCES.values():
+        secrets = source.read_env(env, secrets)
+    return secrets
 
 
 def _stderr(line: str) -> None:
@@ -230,7 +213,7 @@ def run(host: str, port: int, secrets: Secrets, handle: Handle, *, now: Callable
     accepted = secrets.configured()
     if not accepted:
         raise InputError("environment", "INCIDENT_BOT_*", "no webhook credential is set; set at least one of "
-                         f"{ENV_GRAFANA}, {ENV_PAGERDUTY}, {ENV_ALERTMANAGER}")
+                         + ", ".join(source.env[0] for source in SOURCES.values()))
     server = make_server(host, port, secrets, handle, now=now, log=log)
     bound_host, bound_port = server.server_address[:2]
     # A container runtime stops with SIGTERM: treat it like Ctrl-C so the socket closes cleanly.

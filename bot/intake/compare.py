@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.intake.normalize import IDENTITY_FIELDS, METRIC_FIELDS
+from bot.intake.alert import IDENTITY_FIELDS, METRIC_FIELDS
 
 
 def _flat(event: dict[str, Any]) -> dict[str, Any]:

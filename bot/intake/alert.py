@@ -1,0 +1,129 @@
+"""The internal `Alert` record every source parses into, and the field readers the parsers share (pure)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
+
+from bot.errors import InputError
+from bot.intake.redact import scrub_text
+
+IDENTITY_FIELDS = ("incident_key", "service", "namespace", "pod")
+METRIC_FIELDS = ("window_minutes", "metric_context")
+SEVERITY_RANK = {"unknown": 0, "info": 1, "warning": 2, "critical": 3}
+SERVICE_LABELS = ("service", "app_kubernetes_io_name", "app", "job")  # the first one present names the service
+_SEVERITY_ALIASES = {
+    "critical": "critical", "crit": "critical", "page": "critical", "high": "critical", "p1": "critical",
+    "p2": "critical", "error": "critical", "warning": "warning", "warn": "warning", "low": "warning",
+    "p3": "warning", "p4": "info", "p5": "info", "info": "info", "none": "info",
+}
+_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+@dataclass
+class Alert:
+    """One alert of one source, reduced to the fields incident-bot keeps (an allowlist).
+
+    Internal to normalization and never mutated after parsing; not frozen because a frozen dataclass's
+    __init__ (object.__setattr__ per field) was a third of the per-alert cost (bench/normalize_bench.py).
+    """
+
+    source: str
+    status: str
+    started_at: str
+    alertname: str | None = None
+    title: str | None = None
+    incident_key: str | None = None
+    service: str | None = None
+    namespace: str | None = None
+    pod: str | None = None
+    severity: str = "unknown"
+    window_minutes: int | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+    ref: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def identity(self) -> dict[str, str]:
+        """The identity fields this alert carries (computed once: correlation asks often)."""
+        return {f: v for f in IDENTITY_FIELDS if (v := getattr(self, f)) is not None}
+
+    @cached_property
+    def key(self) -> str:
+        """Its incident key: the vendor's, else derived from its identity."""
+        return self.incident_key or derived_key(self.alertname, self.identity)
+
+
+def derived_key(alertname: str | None, identity: dict[str, str]) -> str:
+    """Key for sources that carry none: alertname/service/namespace/pod ('-' where unknown)."""
+    parts = [alertname or "-"] + [identity.get(f) or "-" for f in ("service", "namespace", "pod")]
+    return "/".join(parts)
+
+
+# ---------------------------------------------------------------- small readers
+
+
+def get(data: Any, path: str, source: str, kind: type | tuple[type, ...], required: bool = True) -> Any:
+    """Walk a dotted path; raise InputError naming the path when it is missing or of the wrong kind."""
+    node = data
+    walked = "$"
+    for part in path.split("."):
+        walked += f".{part}"
+        if not isinstance(node, dict) or part not in node or node[part] is None:
+            if required:
+                raise InputError(source, walked, "required field is missing")
+            return None
+        node = node[part]
+    if not isinstance(node, kind) or (isinstance(node, bool) and bool not in _as_tuple(kind)):
+        raise InputError(source, walked, f"expected {_kind_name(kind)}, got {type(node).__name__}")
+    return node
+
+
+def _as_tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {dict: "object", list: "array", str: "string", int: "integer", float: "number", bool: "boolean"}
+    return " or ".join(names.get(k, k.__name__) for k in _as_tuple(kind))
+
+
+def utc(text: str, source: str, where: str) -> str:
+    """ISO-8601 in any offset and precision (Grafana sends nanoseconds) to UTC seconds, `Z` suffix."""
+    raw = text.strip()
+    match = _RFC3339.match(raw)
+    if not match:
+        raise InputError(source, where, f"not an RFC 3339 timestamp: {raw[:40]!r}")
+    zone = "+00:00" if match.group(3) == "Z" else match.group(3)
+    try:
+        moment = datetime.fromisoformat(match.group(1) + zone)
+    except ValueError:
+        raise InputError(source, where, f"not a valid date: {raw[:40]!r}") from None
+    if zone == "+00:00" and moment.year >= 1000:  # already UTC: the same digits strftime would give
+        return f"{match.group(1)}Z"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def minutes(text: Any) -> int | None:
+    """A duration such as `10m`, `1h` or `600s` in whole minutes (a bare number is minutes), else None."""
+    if not isinstance(text, str):
+        return None
+    match = _DURATION.match(text)
+    if not match:
+        return None
+    amount, unit = int(match.group(1)), match.group(2) or "m"
+    return {"s": amount // 60, "m": amount, "h": amount * 60, "d": amount * 1440}[unit]
+
+
+def severity(text: Any) -> str:
+    return _SEVERITY_ALIASES.get(str(text).strip().lower(), "unknown") if text else "unknown"
+
+
+def clean(text: Any) -> str | None:
+    """A label value fit for the event: stripped and scrubbed, or None."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return scrub_text(text.strip())

@@ -1,0 +1,106 @@
+"""The Alertmanager webhook shape, which Grafana unified alerting shares: a group of alerts to `Alert`s (pure)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bot.errors import InputError
+from bot.intake.alert import SERVICE_LABELS, Alert, get, minutes, severity, utc
+from bot.intake.alert import clean as clean_value
+from bot.intake.redact import clean_url
+
+_ZERO_TIME = "0001-01-01T00:00:00Z"
+_VALUE_STRING = re.compile(r"var='(?P<var>[^']+)'[^\]]*?value=(?P<value>[-+0-9.eE]+|NaN)")
+
+
+def metrics(alert: dict[str, Any]) -> dict[str, float]:
+    """Grafana's evaluated values: `values` when sent, else the numbers in `valueString` (never NaN)."""
+    values = alert.get("values")
+    out: dict[str, float] = {}
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[str(key)] = value
+    elif isinstance(alert.get("valueString"), str):
+        for match in _VALUE_STRING.finditer(alert["valueString"]):
+            try:
+                number = float(match.group("value"))
+            except ValueError:
+                continue
+            if number == number:  # NaN never enters the event
+                out[match.group("var")] = int(number) if number.is_integer() else number
+    return out
+
+
+def parse_group(data: Any, source: str, vendor: str) -> list[Alert]:
+    """Every alert of one delivery, firing and resolved; `vendor` is the source name the alerts carry."""
+    if not isinstance(data, dict):
+        raise InputError(source, "$", f"expected a {vendor} webhook object, got {type(data).__name__}")
+    if vendor == "grafana" and "alerts" not in data and ("evalMatches" in data or "ruleId" in data):
+        raise InputError(source, "$.alerts", "legacy Grafana dashboard alert (removed in Grafana 11); "
+                         "use a unified alerting contact point")
+    alerts = get(data, "alerts", source, list)
+    if not alerts:
+        raise InputError(source, "$.alerts", "empty: the webhook carries no alert")
+    group_key = data.get("groupKey") if isinstance(data.get("groupKey"), str) else None
+    # Alerts of one group repeat most label values and the rule's URL: scrub each distinct one once.
+    cleaned: dict[str, str | None] = {}
+    urls: dict[str, str] = {}
+
+    def clean(text: Any) -> str | None:
+        if not isinstance(text, str):
+            return None
+        if text not in cleaned:
+            cleaned[text] = clean_value(text)
+        return cleaned[text]
+
+    out = []
+    for i, alert in enumerate(alerts):
+        if not isinstance(alert, dict):
+            raise InputError(source, f"$.alerts[{i}]", "expected an object")
+        labels: dict[str, Any] = alert["labels"] if isinstance(alert.get("labels"), dict) else {}
+        annotations: dict[str, Any] = alert["annotations"] if isinstance(alert.get("annotations"), dict) else {}
+        status = alert.get("status")
+        if status not in ("firing", "resolved"):
+            raise InputError(source, f"$.alerts[{i}].status", f"unknown alert status {status!r}")
+        fingerprint = alert.get("fingerprint")
+        if not isinstance(fingerprint, str) or not fingerprint:
+            raise InputError(source, f"$.alerts[{i}].fingerprint", "required field is missing")
+        starts = alert.get("startsAt")
+        if not isinstance(starts, str):
+            raise InputError(source, f"$.alerts[{i}].startsAt", "required field is missing")
+        if starts.startswith("0001-01-01"):
+            raise InputError(source, f"$.alerts[{i}].startsAt", "zero time: a test notification, not an alert")
+        started = utc(starts, source, f"$.alerts[{i}].startsAt")
+        ends = alert.get("endsAt")
+        ends_at = utc(ends, source, f"$.alerts[{i}].endsAt") if isinstance(ends, str) and ends != _ZERO_TIME \
+            and not ends.startswith("0001-01-01") else None
+        generator = alert.get("generatorURL")
+        service = next((value for k in SERVICE_LABELS if (value := clean(labels.get(k)))), None)
+        window = minutes(labels.get("window")) or minutes(annotations.get("window"))
+        out.append(
+            Alert(
+                source=vendor,
+                status=status,
+                started_at=started,
+                alertname=clean(labels.get("alertname")),
+                incident_key=clean(labels.get("incident_key")),
+                service=service,
+                namespace=clean(labels.get("namespace")),
+                pod=clean(labels.get("pod")),
+                severity=severity(labels.get("severity")),
+                window_minutes=window,
+                metrics=metrics(alert),
+                ref={
+                    "fingerprint": fingerprint,
+                    "status": status,
+                    "starts_at": started,
+                    "ends_at": ends_at,
+                    "generator_url": (urls.get(generator) or urls.setdefault(generator, clean_url(generator)))
+                    if isinstance(generator, str) and generator else None,
+                    "group_key": group_key,
+                },
+            )
+        )
+    return out
