@@ -230,7 +230,7 @@ def test_body_over_the_limit_is_refused_before_any_hmac():
 
 def test_unknown_source():
     with pytest.raises(UnknownRoute):
-        verify("opsgenie", {}, b"{}", SECRETS, NOW)
+        verify("datadog", {}, b"{}", SECRETS, NOW)
 
 
 def _all_refusals() -> list[tuple[SignatureError, list[str]]]:
@@ -303,7 +303,7 @@ def test_detect_source(path, source):
     assert detect_source(path) == source
 
 
-@pytest.mark.parametrize("path", ["/", "/webhook", "/webhook/", "/webhook/opsgenie", "/webhook/Grafana",
+@pytest.mark.parametrize("path", ["/", "/webhook", "/webhook/", "/webhook/datadog", "/webhook/Grafana",
                                   "/webhooks/grafana", "/webhook/grafana/x", "/x/../webhook/grafana"])
 def test_detect_source_unknown(path):
     with pytest.raises(UnknownRoute) as caught:
