@@ -137,7 +137,7 @@ def test_source_without_a_configured_secret_is_401(server):
 
 
 def test_unknown_path_is_404_and_wrong_method_is_405(server):
-    assert send(server.url + "/webhook/opsgenie", b"{}", {})[0] == 404
+    assert send(server.url + "/webhook/datadog", b"{}", {})[0] == 404
     assert send(server.url + "/", b"{}", {})[0] == 404
     assert send(server.url + "/nowhere", method="GET")[0] == 404
     status, _, headers = send(server.url + "/webhook/grafana", method="GET")
