@@ -7,13 +7,14 @@ The order is the one the CLI, the receiver and their messages list the sources i
 
 from __future__ import annotations
 
-from bot.intake import alertmanager, grafana, pagerduty
+from bot.intake import alertmanager, grafana, opsgenie, pagerduty
 from bot.intake.base import AlertSource
 
 SOURCES: dict[str, AlertSource] = {
     "grafana": grafana.SOURCE,
     "pagerduty": pagerduty.SOURCE,
     "alertmanager": alertmanager.SOURCE,
+    "opsgenie": opsgenie.SOURCE,
 }
 
 # Sources whose deliveries carry groups come first (see AlertSource.groups); otherwise registry order.
