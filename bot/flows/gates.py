@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.config.loader import canonical_json, schema_errors
-from bot.desired_state import k8s, manifests
+from bot.desired_state import renderers, validate, workloads
 from bot.errors import IllegalTransition, InputError, RuleRefusal
 from bot.flows import trace
 from bot.flows.workspace import Workspace, incident_branch, incident_dir, renormalize
@@ -70,10 +70,10 @@ def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
         return {}
     deploy = ws.deploy()
     try:
-        found = manifests.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
+        found = workloads.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
     except RuleRefusal:
         return {}
-    return dict(manifests.render(deploy, found, action.renders, s.incident_id))
+    return dict(renderers.render(deploy, found, action.renders, s.incident_id))
 
 
 def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str | None]) -> list[str]:
@@ -172,7 +172,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         diff_matches_rendering=diff_problems(s, head_files, expected),
         event_schema_errors=[f"{p}: {m}" for p, m in schema_errors(event, "incident_event")],
         replay_matches=replayed is not None and canonical_json(replayed) == event_text,
-        manifest_errors=k8s.validate(changed_manifests),
+        manifest_errors=validate.manifest_errors(changed_manifests),
         commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
         pull_links_artifacts=all(p in s.pull.body for p in files if "/sources/" not in p),
         audit_problems=list(verification.problems),
@@ -227,7 +227,7 @@ def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, st
     head_files = _head_files(ws, s)
     extra = [f"BLOCK: {p}" for p in diff_problems(s, head_files, expected_change(ws, s))]
     changed_manifests = {p: t for p, t in head_files.items() if p.startswith("deploy/") and t is not None}
-    extra += [f"BLOCK: {e}" for e in k8s.validate(changed_manifests)]
+    extra += [f"BLOCK: {e}" for e in validate.manifest_errors(changed_manifests)]
     if extra and stop is None:
         result = dryrun.DryRunResult(result.action, "BLOCK", result.radius, (*result.reasons, *extra))
     return result, unified_diff(ws, s, head_files)

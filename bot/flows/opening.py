@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config.loader import canonical_json
 from bot.config.policy import Policy
-from bot.desired_state import manifests
+from bot.desired_state import renderers, workloads
 from bot.errors import RuleRefusal
 from bot.flows import trace
 from bot.flows.workspace import Workspace, incident_branch, incident_dir, renormalize, source_name
@@ -156,13 +156,13 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
     workload: dict[str, Any] = {}
     rendered: dict[str, str] = {}
     try:
-        found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
-        facts = manifests.preconditions(deploy, found, as_of=event["started_at"],
+        found = workloads.find_workload(deploy, event["namespace"], event["pod"], event["service"])
+        facts = workloads.preconditions(deploy, found, as_of=event["started_at"],
                                         max_age_hours=policy.catalog.backup_max_age_hours)
         workload = {"kind": found.kind, "name": found.name, "namespace": found.namespace, "path": found.path}
         choice = artifacts.choose(spec, policy.catalog, facts)
         if choice.action is not None:
-            rendered = manifests.render(deploy, found, choice.action.renders, incident_id)
+            rendered = renderers.render(deploy, found, choice.action.renders, incident_id)
     except RuleRefusal as exc:
         choice = artifacts.PlanChoice(None, {}, {"(workload)": [str(exc)]})
     plan_text = artifacts.render_plan(incident_id, choice, workload)
