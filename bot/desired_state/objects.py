@@ -100,12 +100,17 @@ def lookup(objects: list[ManifestObject], kind: str, namespace: str, name: str) 
     return None
 
 
-def dig(data: Any, *keys: str) -> Any:
-    """The value at a key path of nested mappings; None where the path does not exist."""
+def dig(data: Any, *keys: str | int) -> Any:
+    """The value at a key path (mapping keys, sequence indexes); None where the path does not exist."""
     for key in keys:
-        if not isinstance(data, dict):
+        if isinstance(key, int):
+            if not isinstance(data, list) or not 0 <= key < len(data):
+                return None
+            data = data[key]
+        elif isinstance(data, dict):
+            data = data.get(key)
+        else:
             return None
-        data = data.get(key)
     return data
 
 

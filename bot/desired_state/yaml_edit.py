@@ -26,14 +26,15 @@ _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
 
 @dataclass(frozen=True)
 class Edit:
-    """Set `keys` (a path of mapping keys) of object `target` to `value`."""
+    """Set `keys` of object `target` to `value`: a path of mapping keys and sequence indexes (an index
+    must exist; only mapping keys are created)."""
 
     target: ManifestObject
-    keys: tuple[str, ...]
+    keys: tuple[str | int, ...]
     value: str | int
 
 
-_FileEdit = tuple[int, tuple[str, ...], str | int]  # (document index, key path, new value)
+_FileEdit = tuple[int, tuple[str | int, ...], str | int]  # (document index, key path, new value)
 
 
 def apply(files: Mapping[str, str], edits: Iterable[Edit]) -> dict[str, str]:
@@ -67,10 +68,10 @@ def _edit_file(text: str, edits: list[_FileEdit]) -> str:
     )
 
 
-def _set(data: dict[str, Any], keys: tuple[str, ...], value: str | int) -> None:
-    for key in keys[:-1]:
-        if not isinstance(data.get(key), dict):
-            data[key] = {}
+def _set(data: Any, keys: tuple[str | int, ...], value: str | int) -> None:
+    for key, below in zip(keys[:-1], keys[1:], strict=True):
+        if isinstance(key, str) and isinstance(below, str) and not isinstance(data.get(key), dict):
+            data[key] = {}  # a missing mapping is created; sequences and their items must exist
         data = data[key]
     data[keys[-1]] = value
 
@@ -86,15 +87,21 @@ def _key(key: str) -> str:
     return key if plain else json.dumps(key)
 
 
-def _edit_text(text: str, index: int, keys: tuple[str, ...], value: str | int) -> str | None:
+def _edit_text(text: str, index: int, keys: tuple[str | int, ...], value: str | int) -> str | None:
     """Set `keys` of document `index` by replacing or inserting lines; None for an unsupported layout."""
     node: Node = list(yaml.compose_all(text, Loader=yaml.SafeLoader))[index]
     for depth, key in enumerate(keys):
+        if isinstance(key, int):
+            if not isinstance(node, SequenceNode) or node.flow_style or not 0 <= key < len(node.value):
+                return None
+            node = node.value[key]
+            continue
         if not isinstance(node, MappingNode) or node.flow_style or not node.value:
             return None
         found = [v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key]
         if not found:
-            return _insert(text, node, keys[depth:], value)
+            rest = tuple(k for k in keys[depth:] if isinstance(k, str))
+            return _insert(text, node, rest, value) if len(rest) == len(keys) - depth else None
         if len(found) > 1:
             return None
         node = found[0]
