@@ -1,4 +1,4 @@
-"""bot.desired_state.manifests on the real deploy/ tree: finding the workload, its preconditions, minimal renders."""
+"""bot.desired_state on the real deploy/ tree: finding the workload, its preconditions, minimal renders."""
 
 from __future__ import annotations
 
@@ -12,17 +12,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.desired_state.manifests import (
-    BACKUP_VERIFIED,
-    RESTARTED_BY,
-    SCALED_BY,
-    ObjectRef,
-    Workload,
-    diff_paths,
-    find_workload,
-    preconditions,
-    render,
-)
+from bot.desired_state.objects import diff_paths
+from bot.desired_state.renderers import RESTARTED_BY, SCALED_BY, render
+from bot.desired_state.workloads import BACKUP_VERIFIED, ObjectRef, Workload, find_workload, preconditions
 from bot.errors import InputError, RuleRefusal
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -93,14 +93,19 @@ def parse_json(text: str, source: str) -> Any:
         raise InputError(source, "$", "not JSON: nested too deeply") from None
 
 
+def yaml_error(exc: yaml.YAMLError, source: str) -> InputError:
+    """The one InputError for text that is not YAML: where (line and column, when known) and the problem."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "$"
+    problem = getattr(exc, "problem", None) or "invalid YAML"
+    return InputError(source, where, f"not YAML: {problem}")
+
+
 def parse_yaml(text: str, source: str) -> Any:
     try:
         return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (C or Python)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1} column {mark.column + 1}" if mark else "$"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise InputError(source, where, f"not YAML: {problem}") from None
+        raise yaml_error(exc, source) from None
     except RecursionError:
         raise InputError(source, "$", "not YAML: nested too deeply") from None
 

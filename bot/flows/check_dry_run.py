@@ -4,7 +4,7 @@ the catalog, and the diff under deploy/ against its exact rendering; records the
 
 from __future__ import annotations
 
-from bot.desired_state import k8s
+from bot.desired_state import validate
 from bot.errors import IllegalTransition
 from bot.flows import trace
 from bot.flows.subject import Subject, diff_problems, expected_change, head_files, snapshot, subject, unified_diff
@@ -39,7 +39,7 @@ def evaluate_dry_run(ws: Workspace, s: Subject, snap: lifecycle.Snapshot | None 
     at_head = head_files(ws, s)
     extra = [f"BLOCK: {p}" for p in diff_problems(s, at_head, expected_change(ws, s))]
     changed_manifests = {p: t for p, t in at_head.items() if p.startswith("deploy/") and t is not None}
-    extra += [f"BLOCK: {e}" for e in k8s.validate(changed_manifests)]
+    extra += [f"BLOCK: {e}" for e in validate.manifest_errors(changed_manifests)]
     if extra and stop is None:
         result = dryrun.DryRunResult(result.action, Verdict.BLOCK, result.radius, (*result.reasons, *extra))
     return result, unified_diff(ws, s, at_head)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.config.loader import canonical_json, schema_errors
-from bot.desired_state import k8s
+from bot.desired_state import validate
 from bot.flows import trace
 from bot.flows.subject import (
     Subject,
@@ -104,7 +104,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         diff_matches_rendering=diff_problems(s, at_head, expected),
         event_schema_errors=[f"{p}: {m}" for p, m in schema_errors(event, "incident_event")],
         replay_matches=replayed is not None and canonical_json(replayed) == event_text,
-        manifest_errors=k8s.validate(changed_manifests),
+        manifest_errors=validate.manifest_errors(changed_manifests),
         commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
         pull_links_artifacts=all(p in s.pull.body for p in files if "/sources/" not in p),
         audit_problems=list(verification.problems),

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config.loader import canonical_json
 from bot.config.policy import Policy
-from bot.desired_state import manifests
+from bot.desired_state import renderers, workloads
 from bot.errors import RuleRefusal
 from bot.flows.workspace import Workspace
 from bot.intake.renormalize import renormalize
@@ -41,17 +41,17 @@ def derive(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any
     workload: dict[str, Any] = {}
     rendered: dict[str, str] = {}
     try:
-        found = manifests.find_workload(deploy, event["namespace"], event["pod"], event["service"])
+        found = workloads.find_workload(deploy, event["namespace"], event["pod"], event["service"])
         max_age = policy.catalog.backup_max_age_hours
-        facts = manifests.preconditions(deploy, found, as_of=event["started_at"], max_age_hours=max_age)
+        facts = workloads.preconditions(deploy, found, as_of=event["started_at"], max_age_hours=max_age)
         # the restore test must be recent both when the alert fired and now (the bot's own clock: a
         # January alert with a January restore test does not pass in December)
-        now = manifests.preconditions(deploy, found, as_of=ws.clock(), max_age_hours=max_age)
+        now = workloads.preconditions(deploy, found, as_of=ws.clock(), max_age_hours=max_age)
         facts["backup_verified"] = facts["backup_verified"] and now["backup_verified"]
         workload = {"kind": found.kind, "name": found.name, "namespace": found.namespace, "path": found.path}
         choice = artifacts.choose(spec, policy.catalog, facts)
         if choice.action is not None:
-            rendered = manifests.render(deploy, found, choice.action.renders, incident_id)
+            rendered = renderers.render(deploy, found, choice.action.renders, incident_id)
     except RuleRefusal as exc:
         choice = artifacts.PlanChoice(None, {}, {"(workload)": [str(exc)]})
     plan_text = artifacts.render_plan(incident_id, choice, workload)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from bot.desired_state import manifests
+from bot.desired_state import renderers, workloads
 from bot.errors import InputError, RuleRefusal
 from bot.flows.derive import recorded
 from bot.flows.workspace import Workspace
@@ -89,10 +89,10 @@ def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
         return {}
     deploy = ws.deploy()
     try:
-        found = manifests.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
+        found = workloads.workload_named(deploy, workload["kind"], workload["name"], workload["namespace"])
     except RuleRefusal:
         return {}
-    return dict(manifests.render(deploy, found, action.renders, s.incident_id))
+    return dict(renderers.render(deploy, found, action.renders, s.incident_id))
 
 
 def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[str, str | None]) -> list[str]:

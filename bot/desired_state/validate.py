@@ -13,7 +13,7 @@ SKIP_KINDS = ("Kustomization",)
 SKIP_GROUPS = ("argoproj.io/", "kustomize.config.k8s.io/")
 
 
-def validate(files: Mapping[str, str]) -> list[str]:
+def manifest_errors(files: Mapping[str, str]) -> list[str]:
     """One message per invalid document, naming the file; empty when every manifest validates."""
     import kubernetes_validate  # type: ignore[import-untyped]  # heavy: imported only when a check needs it
     from kubernetes_validate.utils import (  # type: ignore[import-untyped]
