@@ -41,11 +41,21 @@ INCIDENT_WORKFLOWS = ("intake.yml", "readiness.yml", "dry-run.yml", "post-merge.
 ID = "HM-2026-05-17-01"
 BRANCH = f"incident/{ID}"
 SHA40 = re.compile(r"^[0-9a-f]{40}$")
+# The release each pinned commit is, verified in the action's own repository (a snapshot fetched for the
+# purpose): `git show-ref --tags` names the commit, the tag is lightweight (`git cat-file -t` = commit), and
+# that commit's action.yml says `runs.using: node24`. GitHub removes Node 20 from the runners in September 2026
+# (https://github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners/), so an action
+# still on node20 stops running.
+VERIFIED_RELEASES = {
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": ("v7.0.1", "node24"),
+    "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": ("v7.0.0", "node24"),
+    "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": ("v3.1.1", "node24"),
+}
 # Every remote action a workflow uses, at its pinned commit, and the local stand-in act runs instead.
 STAND_INS = {
-    "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683": ACT / "checkout",
-    "actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b": ACT / "setup-python",
-    "actions/create-github-app-token@df432ceedc7162793a195dd1713ff69aefc7379e": ACT / "create-github-app-token",
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": ACT / "checkout",
+    "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": ACT / "setup-python",
+    "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": ACT / "create-github-app-token",
 }
 
 
@@ -182,6 +192,9 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None
             f"{where}: {ref} is not owner/repo@<40-hex commit>"
         assert re.match(r"#\s*v\d+(\.\d+)*\b", comment), f"{where}: no `# vX.Y.Z` comment naming the version"
         assert ref in STAND_INS, f"{where}: {ref} has no act stand-in in tests/act/ (STAND_INS)"
+        assert ref in VERIFIED_RELEASES, f"{where}: {ref} is not a release verified to run on Node 24"
+        version, node = VERIFIED_RELEASES[ref]
+        assert comment.split()[1] == version and node == "node24", f"{where}: the comment must say {version}"
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=rel)
