@@ -10,7 +10,7 @@ from typing import Any
 
 from bot import artifacts, audit, codeowners, dryrun, k8s, lifecycle, manifests, readiness, scoring, trace
 from bot.errors import IllegalTransition, InputError, RuleRefusal
-from bot.forge.base import PullRequest
+from bot.forge.base import PullRequest, Review
 from bot.loader import canonical_json, schema_errors
 from bot.redact import redact
 from bot.report import dry_run_markdown, readiness_markdown
@@ -105,22 +105,42 @@ def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
 
 
 def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
-                    ) -> tuple[readiness.GateResult, str]:
-    """Run the gate on the pull request head; record the check and the audit entry. (result, Markdown)"""
+                    ) -> tuple[readiness.GateResult, str, str]:
+    """Run the gate on the pull request head; record the check, then the audit entry (nothing is recorded
+    as passed unless the check was posted). A semi-manual verdict whose action a code owner has approved on
+    this head is posted as a success, naming the approval. (result, Markdown, the check's title)"""
     s = subject(ws, incident_id, rollback=rollback)
     lifecycle.require("check_readiness", {"pull_open": s.pull.state == "open"}, s.head)
     base = ws.forge.head(ws.main)
     ready, points, gate = evaluate_readiness(ws, s, profile)
     path = f"{incident_dir(incident_id)}/readiness.json"
-    trace.record(ws, incident_id, "readiness", "ok" if gate.verdict != readiness.BLOCK else "blocked", {
+    approval = approving_review(ws, s) if gate.verdict == readiness.SEMI_MANUAL else None
+    evidence: dict[str, Any] = {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
-    }, extra_files={path: canonical_json(ready.to_dict())})
-    summary = readiness_markdown(gate, points, audit.view(trace.entries(ws, incident_id)))
-    ws.forge.record_check(s.head, "readiness", CONCLUSION[gate.verdict], gate.line(), summary)
+    }
+    conclusion, title = CONCLUSION[gate.verdict], gate.line()
+    if approval is not None:
+        evidence["action_approved_by"] = approval.reviewer
+        conclusion, title = "success", f"{gate.line()}; action approved by {approval.reviewer}"
+    status = "ok" if gate.verdict != readiness.BLOCK else "blocked"
+    summary = readiness_markdown(gate, points, audit.view(preview(ws, incident_id, "readiness", status, evidence)))
+    if approval is not None:
+        summary += (f"\n\n**Approved:** {approval.reviewer} (a code owner) approved the action "
+                    f"`{s.plan.get('action')}` on `{s.head[:12]}`; the semi-manual gate is satisfied.\n")
+    ws.forge.record_check(s.head, "readiness", conclusion, title, summary)
     if gate.verdict == readiness.SEMI_MANUAL:
         ws.forge.update_pull(s.pull.number, labels=("semi-manual",))
-    return gate, summary
+    trace.record(ws, incident_id, "readiness", status, evidence,
+                 extra_files={path: canonical_json(ready.to_dict())})
+    return gate, summary, title
+
+
+def preview(ws: Workspace, incident_id: str, step: str, status: str, evidence: dict[str, Any]
+            ) -> list[audit.AuditEntry]:
+    """The trace as it will read once this entry is recorded (a check's summary shows it before it is)."""
+    entries = trace.current(ws, incident_id)
+    return [*entries, audit.append(entries, incident_id, step, status, ws.clock(), evidence)]
 
 
 def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
@@ -199,8 +219,18 @@ def gate_allows_dry_run(ws: Workspace, s: Subject) -> bool:
 
 
 def action_approved(ws: Workspace, s: Subject) -> bool:
-    return any(r.sha == s.head and r.approves_action == s.plan.get("action") and r.reviewer != ws.forge.bot_identity
-               for r in ws.forge.reviews(s.pull.number))
+    return approving_review(ws, s) is not None
+
+
+def approving_review(ws: Workspace, s: Subject) -> Review | None:
+    """A code owner's (never the bot's) explicit approval of the planned action on this very head."""
+    rules = ws.codeowners()
+    bot = f"@{ws.forge.bot_identity}".lower()
+    for r in ws.forge.reviews(s.pull.number):
+        if (r.sha == s.head and r.state == "approved" and r.approves_action == s.plan.get("action")
+                and r.reviewer.lower() != bot and not codeowners.may_approve(rules, sorted(s.changed), r.reviewer)):
+            return r
+    return None
 
 
 def evaluate_dry_run(ws: Workspace, s: Subject) -> tuple[dryrun.DryRunResult, str]:
@@ -241,13 +271,13 @@ def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) ->
         raise
     base = ws.forge.head(ws.main)
     result, diff = evaluate_dry_run(ws, s)
-    trace.record(ws, incident_id, "dry_run", "ok" if result.verdict == "PASS" else "blocked", {
-        "commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict, "action": result.action,
-        "reasons": list(result.reasons), **s.tag,
-    })
-    summary = dry_run_markdown(result, diff, audit.view(trace.entries(ws, incident_id)))
+    status = "ok" if result.verdict == "PASS" else "blocked"
+    evidence = {"commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict,
+                "action": result.action, "reasons": list(result.reasons), **s.tag}
+    summary = dry_run_markdown(result, diff, audit.view(preview(ws, incident_id, "dry_run", status, evidence)))
     ws.forge.record_check(s.head, "dry-run", "success" if result.verdict == "PASS" else "failure", result.line(),
                           summary)
+    trace.record(ws, incident_id, "dry_run", status, evidence)
     return result, summary
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
+import yaml
+
 from bot import codeowners, lifecycle, trace
-from bot.errors import IllegalTransition, RuleRefusal
+from bot.errors import IllegalTransition, InputError, RuleRefusal
 from bot.forge.base import RefConflict, Review
 from bot.gates import Subject, action_approved, gate_allows_dry_run, subject
 from bot.workspace import Workspace, incident_branch
@@ -64,6 +66,10 @@ def merge_facts(ws: Workspace, s: Subject) -> dict[str, bool]:
 
 def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
     s = subject(ws, incident_id, rollback=rollback)
+    if s.pull.state == "merged" and s.pull.merge_sha:  # a re-run after the merge whose audit entry was lost
+        if not _merge_recorded(ws, incident_id, s.pull.merge_sha):
+            trace.record(ws, incident_id, "merge", "ok", _merge_evidence(ws, s, s.pull.merge_sha))
+        return s.pull.merge_sha
     try:
         lifecycle.require("merge", merge_facts(ws, s), s.head)
     except IllegalTransition as exc:
@@ -76,10 +82,32 @@ def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
         merged = ws.forge.merge(s.pull.number, s.head, message)
     except RefConflict as exc:
         raise RuleRefusal(f"merge refused: {exc}") from None
-    trace.record(ws, incident_id, "merge", "ok", {"commit": merged, "head": s.head, "pull": s.pull.number,
-                                                   "sync": "Argo CD application incident-bot-deploy syncs main",
-                                                   **s.tag})
+    trace.record(ws, incident_id, "merge", "ok", _merge_evidence(ws, s, merged))
     return merged
+
+
+def argocd_application(ws: Workspace) -> str | None:
+    """The Argo CD Application that syncs `deploy/` (deploy/argocd/application.yaml on the default branch)."""
+    text = ws.forge.read(ws.main, "deploy/argocd/application.yaml")
+    try:
+        docs = [d for d in yaml.safe_load_all(text or "") if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return None
+    for doc in docs:
+        if doc.get("kind") == "Application" and (doc.get("spec") or {}).get("source", {}).get("path") == "deploy":
+            return str((doc.get("metadata") or {}).get("name") or "") or None
+    return None
+
+
+def _merge_evidence(ws: Workspace, s: Subject, sha: str, **extra: str) -> dict[str, object]:
+    """What is known at a merge: the commit, the pull request, and which Application should pick it up."""
+    return {"commit": sha, "head": s.head, "pull": s.pull.number, "argocd_application": argocd_application(ws),
+            "revision": sha, **extra, **s.tag}
+
+
+def _merge_recorded(ws: Workspace, incident_id: str, sha: str) -> bool:
+    return any(e.step == "merge" and e.status == "ok" and e.evidence.get("commit") == sha
+               for e in trace.entries(ws, incident_id))
 
 
 def rollback(ws: Workspace, incident_id: str) -> int:
@@ -116,28 +144,35 @@ def rollback(ws: Workspace, incident_id: str) -> int:
     return opened.number
 
 
-_MERGED_BRANCH = re.compile(r"incident/([A-Z]{2,4}-\d{4}-\d{2}-\d{2}-\d{2,})")
+_INCIDENT_ID = re.compile(r"\b([A-Z]{2,4}-\d{4}-\d{2}-\d{2}-\d{2,})\b")
 
 
-def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[str]:
-    """Record `merge` (when it happened outside `incident-bot merge`, e.g. in the GitHub UI) and the
-    Argo CD sync for every incident the commit merged; return their ids."""
+def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[str, str | None]]:
+    """Record `merge` (when it happened outside `incident-bot merge`, e.g. in the GitHub UI, as a merge commit,
+    a squash or a rebase) and a `sync pending` entry naming the Argo CD Application and the revision to look at,
+    for every incident or rollback pull request the commit merged. A sync is never claimed here: it is
+    confirmed only by what Argo CD reports. Returns (incident id, Application name)."""
     info = ws.forge.get_commit(commit)
-    ids = set(_MERGED_BRANCH.findall(info.message))
-    if "Incident-Id" in info.trailers and info.trailers.get("Phase") == "merge":
-        ids.add(info.trailers["Incident-Id"])
+    ids = set(_INCIDENT_ID.findall(info.message))  # merge: "from owner/incident/ID"; squash: title and trailers
     done = []
+    app = argocd_application(ws)
     for incident_id in sorted(ids):
-        pull = ws.forge.find_pull(incident_branch(incident_id))
-        if pull is None or pull.merge_sha != info.sha:
-            continue
-        merges = [e for e in trace.entries(ws, incident_id) if e.step == "merge" and e.status == "ok"]
-        if not any(e.evidence.get("commit") == info.sha for e in merges):
-            trace.record(ws, incident_id, "merge", "ok", {"commit": info.sha, "head": pull.head_sha,
-                                                           "pull": pull.number, "merged": "outside incident-bot"})
-        synced = any(e.step == "sync" and e.evidence.get("commit") == info.sha for e in trace.entries(ws, incident_id))
-        if not synced:  # a re-delivered push event records nothing twice
-            trace.record(ws, incident_id, "sync", "ok", {"commit": info.sha, "argocd": argocd_url or None,
-                                                          "note": "Argo CD automated sync applies main's deploy/"})
-        done.append(incident_id)
+        for rollback in (False, True):
+            try:
+                s = subject(ws, incident_id, rollback=rollback)
+            except InputError:
+                continue  # no such pull request
+            if s.pull.state != "merged" or s.pull.merge_sha != info.sha:
+                continue
+            if not _merge_recorded(ws, incident_id, info.sha):
+                trace.record(ws, incident_id, "merge", "ok",
+                             _merge_evidence(ws, s, info.sha, merged="outside incident-bot"))
+            pending = any(e.step == "sync" and e.evidence.get("revision") == info.sha
+                          for e in trace.entries(ws, incident_id))
+            if not pending:  # a re-delivered push event records nothing twice
+                trace.record(ws, incident_id, "sync", "pending", {
+                    "revision": info.sha, "argocd_application": app, "argocd": argocd_url or None, **s.tag,
+                    "note": "not observed: Argo CD's automated sync should apply this revision; confirm it in "
+                            "Argo CD (sync status and revision of the Application)"})
+            done.append((incident_id, app))
     return done

@@ -587,7 +587,7 @@ def test_act_plain_token_intake_runs_readiness_then_dry_run_then_post_merge_reco
     url = "https://argocd.example.com/applications/argocd/appointments"
     log = act(act_repo, "push", "post-merge.yml", tmp_path / "push.json", "--var", f"ARGOCD_APP_URL={url}")
     assert finished(log) == {"Post-merge/record merge and sync"}
-    assert f"SYNCED incident={ID} commit={merge[:12]} (Argo CD syncs {url})" in log
+    assert f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments ({url})" in log
     assert audit_steps(act_repo)[-3:] == ["review", "merge", "sync"]
 
     # the resolved alert, pasted by hand (workflow_dispatch), closes the incident with its evidence

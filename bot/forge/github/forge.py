@@ -218,9 +218,20 @@ class GitHubForge:
         if labels:
             self.api.call("POST", f"/issues/{number}/labels", f"label #{number}", {"labels": sorted(set(labels))})
 
+    def merge_method(self) -> str:
+        """The first merge method the repository allows, in the order merge, squash, rebase (GET /repos/{o}/{r}:
+        allow_merge_commit, allow_squash_merge, allow_rebase_merge); a method it forbids is answered with 405."""
+        repo = self.api.call("GET", "", "read the repository's merge settings")
+        allowed = [m for m, key in (("merge", "allow_merge_commit"), ("squash", "allow_squash_merge"),
+                                    ("rebase", "allow_rebase_merge")) if repo.get(key, True)]
+        return allowed[0] if allowed else "merge"
+
     def merge(self, number: int, sha: str, message: str) -> str:
         title, _, rest = message.partition("\n")
-        body = {"sha": sha, "merge_method": "merge", "commit_title": title, "commit_message": rest.strip("\n")}
+        method = self.merge_method()
+        body: dict[str, Any] = {"sha": sha, "merge_method": method}
+        if method != "rebase":  # a rebase replays the pull request's own commits and messages
+            body.update(commit_title=title, commit_message=rest.strip("\n"))
         try:
             data = self.api.call("PUT", f"/pulls/{number}/merge", f"merge #{number}", body)
         except ApiError as exc:
