@@ -290,6 +290,16 @@ def test_intake_runs_the_checks_itself_only_with_the_plain_token() -> None:
     assert "vars.INCIDENT_BOT_APP_ID == ''" in checks["if"]
 
 
+def test_the_readiness_job_and_its_callers_may_label_the_pull_request() -> None:
+    """`check readiness` labels a semi-manual pull request (POST /issues/{n}/labels needs pull-requests or issues
+    write: https://docs.github.com/rest/issues/labels#add-labels-to-an-issue), and a called workflow's job gets
+    no more than its caller grants (https://docs.github.com/actions/using-workflows/reusing-workflows)."""
+    readiness = dict(jobs(WORKFLOWS / "readiness.yml"))["readiness"]
+    assert readiness["permissions"]["pull-requests"] == "write"
+    callers = [job for _, job in jobs(WORKFLOWS / "intake.yml") if job.get("uses", "").endswith("/readiness.yml")]
+    assert callers and all(job["permissions"]["pull-requests"] == "write" for job in callers)
+
+
 def test_job_names_differ_from_the_required_check_names() -> None:
     """A job named like a required check would post a second check run of that name. (A job calling a
     reusable workflow posts none itself; its called jobs are reported as `<caller> / <called job>`.)"""
