@@ -157,3 +157,18 @@ def test_the_posted_check_summary_already_shows_the_readiness_entry(run, server:
     assert run("check", "readiness", ID).code == 0
     summary = server.check_runs[-1].output["summary"]
     assert "readiness" in summary.split("```mermaid", 1)[1] and steps(server)[-1] == ("readiness", "ok")
+
+
+# ------------------------------------------------------------------ 8: a pull request opened by a re-run is OPENED
+
+
+def test_a_rerun_after_the_pull_request_creation_failed_says_opened(run, server: GitHubFake) -> None:
+    """intake.yml judges only OPENED and UPDATED heads; a pull request created by this run must be one of them."""
+    server.inject("POST", r"/pulls$", times=5, **faults.server_error(502))
+    failed = run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY)
+    assert failed.code == 1 and server.pulls == [] and server.ref_sha(BRANCH) is not None
+    again = run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY)
+    assert again.out.strip() == (f"OPENED incident={ID} pull=#1 (pull request opened for a branch an interrupted "
+                                 "run left; needs its checks)"), again.err
+    assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).out.strip() == f"DUPLICATE incident={ID} pull=#1"
+
