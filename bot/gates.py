@@ -191,7 +191,9 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         replay_matches=replayed is not None and canonical_json(replayed) == event_text,
         manifest_errors=k8s.validate(changed_manifests),
         commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
-        pull_links_artifacts=all(p in s.pull.body for p in files if "/sources/" not in p),
+        # links that open: each artifact linked at a commit of the branch (GitHub: the blob URL; local: the path)
+        pull_links_artifacts=all(any(f"]({ws.forge.blob_url(c.sha, p)})" in s.pull.body for c in commits)
+                                 for p in files if "/sources/" not in p),
         audit_problems=list(verification.problems),
         audit_coverage=coverage,
         audit_missing=missing,

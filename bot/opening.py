@@ -97,7 +97,7 @@ def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dic
                 head = _commit(ws, incident_id, event["incident_key"], head, phases)
         except RefConflict:
             continue  # a racer created or moved the branch: look again
-        pull, created = _ensure_pull(ws, incident_id, summary, new=found is None)
+        pull, created = _ensure_pull(ws, incident_id, summary, head, new=found is None)
         # a pull request this run created is OPENED even when an earlier, interrupted run wrote the branch:
         # its head still needs judging, which DUPLICATE would skip (intake judges OPENED and UPDATED only)
         outcome = "opened" if found is None or created else ("updated" if phases else "duplicate")
@@ -179,14 +179,16 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
     return phases, summary
 
 
-def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], *, new: bool) -> tuple[int, bool]:
+def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head: str | None, *, new: bool
+                 ) -> tuple[int, bool]:
     """Open the pull request (labels, code-owner reviewers) or refresh its body; one call when nothing changed.
     (number, whether this call opened it)"""
     branch = incident_branch(incident_id)
     event = summary["event"]
     labels = (f"incident:{event['type']}", f"severity:{event['severity']}")
     chain = audit.ChainView(reached=audit.BEFORE_READINESS)
-    body = pull_body(incident_id, event, summary["files"], summary["plan"], chain)
+    at = head or ws.forge.head(branch) or ""
+    body = pull_body(incident_id, event, summary["files"], summary["plan"], chain, lambda p: ws.forge.blob_url(at, p))
     rules = ws.codeowners()
     bot = f"@{ws.forge.bot_identity}"
     owners = sorted({o for p in summary["changed"] for o in codeowners.owners(rules, p)} - {bot})

@@ -172,3 +172,21 @@ def test_a_rerun_after_the_pull_request_creation_failed_says_opened(run, server:
                                  "run left; needs its checks)"), again.err
     assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).out.strip() == f"DUPLICATE incident={ID} pull=#1"
 
+
+
+# ------------------------------------------------------------------ 9: artifact links that open
+
+
+def test_the_pull_request_links_each_artifact_at_its_blob_and_readiness_checks_it(run, server: GitHubFake) -> None:
+    """GitHub does not rewrite relative links in a pull request description (they resolve against the pull
+    request page and 404); a blob URL at a commit opens: https://docs.github.com/repositories/working-with-files/
+    using-files/getting-permanent-links-to-files."""
+    assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).code == 0
+    head, body = server.ref_sha(BRANCH), server.pulls[0].body
+    web = server.base_url.rstrip("/").removesuffix("/api/v3")  # github.com for api.github.com; GHES: its host
+    link = f"({web}/{REPOSITORY}/blob/{head}/incidents/{ID}/plan.md)"
+    assert link in body and f"(incidents/{ID}/plan.md)" not in body
+    assert run("check", "readiness", ID).out.startswith(f"PASS incident={ID} score=25/25")
+    # the same body with relative links loses the point
+    server.pulls[0].body = body.replace(f"{web}/{REPOSITORY}/blob/{head}/", "")
+    assert run("check", "readiness", ID).out.startswith(f"PASS incident={ID} score=24/25")

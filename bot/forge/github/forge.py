@@ -157,6 +157,11 @@ class GitHubForge:
         self._pull_urls[pull.head_sha] = pull.url
         return pull
 
+    def blob_url(self, sha: str, path: str) -> str:
+        """The blob at a commit: GitHub renders pull request descriptions without rewriting relative links, so a
+        relative link would 404; a commit-pinned link keeps showing what was reviewed."""
+        return f"{self.settings.html_url}/{self.settings.repository}/blob/{sha}/{_quote(path)}"
+
     def find_pull(self, branch: str) -> PullRequest | None:
         params = {"head": f"{self.settings.owner}:{branch}", "state": "all", "per_page": 100}
         found = [self._pull(d) for d in self.api.call("GET", "/pulls", f"find the pull request of {branch}",
