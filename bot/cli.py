@@ -197,8 +197,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     ws = _workspace(args)
     if args.check == "readiness":
-        gate, summary = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
-        line, reasons, code = gate.line(), gate.reasons, gate.exit_code
+        gate, summary, title = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
+        approved = title != gate.line()  # semi-manual, and a code owner approved the action: a success
+        line, reasons, code = title, gate.reasons, 0 if approved else gate.exit_code
     else:
         result, summary = check_dry_run(ws, args.incident_id, rollback=args.rollback)
         line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
@@ -231,8 +232,10 @@ def cmd_merge(args: argparse.Namespace) -> int:
 def cmd_post_merge(args: argparse.Namespace) -> int:
     from bot.flows.post_merge import post_merge
 
-    for incident_id in post_merge(_workspace(args), args.commit, args.argocd_url):
-        _out(f"SYNCED incident={incident_id} commit={args.commit[:12]} (Argo CD syncs {args.argocd_url or 'main'})")
+    for incident_id, app in post_merge(_workspace(args), args.commit, args.argocd_url):
+        where = f" ({args.argocd_url})" if args.argocd_url else ""
+        _out(f"SYNC PENDING incident={incident_id} revision={args.commit[:12]} app={app or '?'}{where}: "
+             "confirm the sync in Argo CD")
     return 0
 
 

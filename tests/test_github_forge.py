@@ -208,7 +208,8 @@ def test_a_rerun_after_a_crash_at_any_step_converges(server: GitHubFake, checkou
     server.inject(method, path, times=5, **faults.server_error(503))
     with pytest.raises(ForgeError, match="after 5 attempts"):
         open_with(server, checkout, GRAFANA, PAGERDUTY)
-    assert open_with(server, checkout, GRAFANA, PAGERDUTY)[0].endswith(f"incident={ID} pull=#1")
+    # whichever step failed, the run that opens the pull request says OPENED, so intake judges its head
+    assert open_with(server, checkout, GRAFANA, PAGERDUTY)[0].startswith(f"OPENED incident={ID} pull=#1")
     assert open_with(server, checkout, GRAFANA, PAGERDUTY) == [f"DUPLICATE incident={ID} pull=#1"]
     assert branches(server) == [f"refs/heads/{BRANCH}"] and len(server.pulls) == 1
     assert len(server.pulls[0].labels) == 2 and server.pulls[0].requested_reviewers == ["alice", "bob"]

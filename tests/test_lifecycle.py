@@ -304,9 +304,14 @@ def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Pa
     assert cli("merge", ID, "--repo", repo).code == 0
     merge = git(repo, "rev-parse", "main").strip()
     run = cli("post-merge", "--repo", repo, "--commit", merge, "--argocd-url", "https://argocd.example.com/applications/gitops")
-    assert run.out.strip().startswith(f"SYNCED incident={ID} commit={merge[:12]}")
+    # a sync is never claimed without being observed: the entry names the Application and revision to look at
+    assert run.out.strip() == (f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments "
+                               "(https://argocd.example.com/applications/gitops): confirm the sync in Argo CD")
     steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
     assert steps[-2:] == ["merge", "sync"]
+    sync = json.loads(git(repo, "show", f"audit/{ID}:incidents/{ID}/audit.jsonl").splitlines()[-1])
+    assert (sync["status"], sync["evidence"]["revision"], sync["evidence"]["argocd_application"]) == (
+        "pending", merge, "appointments")
     # running it again (a re-delivered push event) adds no second merge entry
     cli("post-merge", "--repo", repo, "--commit", merge)
     steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]

@@ -41,11 +41,21 @@ INCIDENT_WORKFLOWS = ("intake.yml", "readiness.yml", "dry-run.yml", "post-merge.
 ID = "HM-2026-05-17-01"
 BRANCH = f"incident/{ID}"
 SHA40 = re.compile(r"^[0-9a-f]{40}$")
+# The release each pinned commit is, verified in the action's own repository (a snapshot fetched for the
+# purpose): `git show-ref --tags` names the commit, the tag is lightweight (`git cat-file -t` = commit), and
+# that commit's action.yml says `runs.using: node24`. GitHub removes Node 20 from the runners in September 2026
+# (https://github.blog/changelog/2025-09-19-deprecation-of-node-20-on-github-actions-runners/), so an action
+# still on node20 stops running.
+VERIFIED_RELEASES = {
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": ("v7.0.1", "node24"),
+    "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": ("v7.0.0", "node24"),
+    "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": ("v3.1.1", "node24"),
+}
 # Every remote action a workflow uses, at its pinned commit, and the local stand-in act runs instead.
 STAND_INS = {
-    "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683": ACT / "checkout",
-    "actions/setup-python@0b93645e9fea7318ecaed2b359559ac225c90a2b": ACT / "setup-python",
-    "actions/create-github-app-token@df432ceedc7162793a195dd1713ff69aefc7379e": ACT / "create-github-app-token",
+    "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1": ACT / "checkout",
+    "actions/setup-python@5fda3b95a4ea91299a34e894583c3862153e4b97": ACT / "setup-python",
+    "actions/create-github-app-token@1b10c78c7865c340bc4f6099eb2f838309f1e8c3": ACT / "create-github-app-token",
 }
 
 
@@ -182,6 +192,9 @@ def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None
             f"{where}: {ref} is not owner/repo@<40-hex commit>"
         assert re.match(r"#\s*v\d+(\.\d+)*\b", comment), f"{where}: no `# vX.Y.Z` comment naming the version"
         assert ref in STAND_INS, f"{where}: {ref} has no act stand-in in tests/act/ (STAND_INS)"
+        assert ref in VERIFIED_RELEASES, f"{where}: {ref} is not a release verified to run on Node 24"
+        version, node = VERIFIED_RELEASES[ref]
+        assert comment.split()[1] == version and node == "node24", f"{where}: the comment must say {version}"
 
 
 @pytest.mark.parametrize("path", WORKFLOW_FILES + ACTION_FILES, ids=rel)
@@ -275,6 +288,16 @@ def test_intake_runs_the_checks_itself_only_with_the_plain_token() -> None:
     checks = jobs_by_name("intake.yml")["checks"]
     assert checks["uses"] == "./.github/workflows/readiness.yml"
     assert "vars.INCIDENT_BOT_APP_ID == ''" in checks["if"]
+
+
+def test_the_readiness_job_and_its_callers_may_label_the_pull_request() -> None:
+    """`check readiness` labels a semi-manual pull request (POST /issues/{n}/labels needs pull-requests or issues
+    write: https://docs.github.com/rest/issues/labels#add-labels-to-an-issue), and a called workflow's job gets
+    no more than its caller grants (https://docs.github.com/actions/using-workflows/reusing-workflows)."""
+    readiness = dict(jobs(WORKFLOWS / "readiness.yml"))["readiness"]
+    assert readiness["permissions"]["pull-requests"] == "write"
+    callers = [job for _, job in jobs(WORKFLOWS / "intake.yml") if job.get("uses", "").endswith("/readiness.yml")]
+    assert callers and all(job["permissions"]["pull-requests"] == "write" for job in callers)
 
 
 def test_job_names_differ_from_the_required_check_names() -> None:
@@ -574,7 +597,7 @@ def test_act_plain_token_intake_runs_readiness_then_dry_run_then_post_merge_reco
     url = "https://argocd.example.com/applications/argocd/appointments"
     log = act(act_repo, "push", "post-merge.yml", tmp_path / "push.json", "--var", f"ARGOCD_APP_URL={url}")
     assert finished(log) == {"Post-merge/record merge and sync"}
-    assert f"SYNCED incident={ID} commit={merge[:12]} (Argo CD syncs {url})" in log
+    assert f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments ({url})" in log
     assert audit_steps(act_repo)[-3:] == ["review", "merge", "sync"]
 
     # the resolved alert, pasted by hand (workflow_dispatch), closes the incident with its evidence

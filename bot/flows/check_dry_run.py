@@ -58,11 +58,13 @@ def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) ->
     base = ws.forge.head(ws.main)
     result, diff = evaluate_dry_run(ws, s, snap)
     passed = result.verdict == Verdict.PASS
-    trace.record(ws, incident_id, AuditStep.DRY_RUN, AuditStatus.OK if passed else AuditStatus.BLOCKED, {
-        "commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict, "action": result.action,
-        "reasons": list(result.reasons), **s.tag,
-    })
-    summary = dry_run_markdown(result, diff, audit.view(trace.entries(ws, incident_id)))
+    status = AuditStatus.OK if passed else AuditStatus.BLOCKED
+    evidence = {"commit": s.head, "base": base, "check": "dry-run", "verdict": result.verdict,
+                "action": result.action, "reasons": list(result.reasons), **s.tag}
+    summary = dry_run_markdown(result, diff, audit.view(trace.preview(ws, incident_id, AuditStep.DRY_RUN,
+                                                                      status, evidence)))
+    # the check first, then the trace: nothing is recorded as passed unless the check was posted
     ws.forge.record_check(s.head, "dry-run", Conclusion.SUCCESS if passed else Conclusion.FAILURE, result.line(),
                           summary)
+    trace.record(ws, incident_id, AuditStep.DRY_RUN, status, evidence)
     return result, summary

@@ -38,23 +38,38 @@ def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
 
 
 def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
-                    ) -> tuple[readiness.GateResult, str]:
-    """Run the gate on the pull request head; record the check and the audit entry. (result, Markdown)"""
+                    ) -> tuple[readiness.GateResult, str, str]:
+    """Run the gate on the pull request head; record the check, then the audit entry (nothing is recorded
+    as passed unless the check was posted). A semi-manual verdict whose action a code owner has approved on
+    this head is posted as a success, naming the approval. (result, Markdown, the check's title)"""
     s = subject(ws, incident_id, rollback=rollback)
-    lifecycle.require("check_readiness", snapshot(ws, s, "check_readiness"))
+    # the reviews and owners too: a semi-manual verdict is posted as a success once a code owner approved the action
+    snap = snapshot(ws, s, "check_readiness", also=frozenset({"reviews", "owners"}))
+    lifecycle.require("check_readiness", snap)
     base = ws.forge.head(ws.main)
     ready, points, gate = evaluate_readiness(ws, s, profile)
     path = f"{incident_dir(incident_id)}/readiness.json"
-    status = AuditStatus.OK if gate.verdict != Verdict.BLOCK else AuditStatus.BLOCKED
-    trace.record(ws, incident_id, AuditStep.READINESS, status, {
+    approval = lifecycle.action_approval(snap) if gate.verdict == Verdict.SEMI_MANUAL else None
+    evidence: dict[str, object] = {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
-    }, extra_files={path: canonical_json(ready.to_dict())})
-    summary = readiness_markdown(gate, points, audit.view(trace.entries(ws, incident_id)))
-    ws.forge.record_check(s.head, "readiness", Conclusion.of(gate.verdict), gate.line(), summary)
+    }
+    conclusion, title = Conclusion.of(gate.verdict), gate.line()
+    if approval is not None:
+        evidence["action_approved_by"] = approval.reviewer
+        conclusion, title = Conclusion.SUCCESS, f"{gate.line()}; action approved by {approval.reviewer}"
+    status = AuditStatus.OK if gate.verdict != Verdict.BLOCK else AuditStatus.BLOCKED
+    summary = readiness_markdown(gate, points, audit.view(trace.preview(ws, incident_id, AuditStep.READINESS,
+                                                                        status, evidence)))
+    if approval is not None:
+        summary += (f"\n\n**Approved:** {approval.reviewer} (a code owner) approved the action "
+                    f"`{s.plan.action}` on `{s.head[:12]}`; the semi-manual gate is satisfied.\n")
+    ws.forge.record_check(s.head, "readiness", conclusion, title, summary)
     if gate.verdict == Verdict.SEMI_MANUAL:
         ws.forge.update_pull(s.pull.number, labels=("semi-manual",))
-    return gate, summary
+    trace.record(ws, incident_id, AuditStep.READINESS, status, evidence,
+                 extra_files={path: canonical_json(ready.to_dict())})
+    return gate, summary, title
 
 
 def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
@@ -106,7 +121,9 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         replay_matches=replayed is not None and canonical_json(replayed) == event_text,
         manifest_errors=validate.manifest_errors(changed_manifests),
         commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
-        pull_links_artifacts=all(p in s.pull.body for p in files if "/sources/" not in p),
+        # links that open: each artifact linked at a commit of the branch (GitHub: the blob URL; local: the path)
+        pull_links_artifacts=all(any(f"]({ws.forge.blob_url(c.sha, p)})" in s.pull.body for c in commits)
+                                 for p in files if "/sources/" not in p),
         audit_problems=list(verification.problems),
         audit_coverage=coverage,
         audit_missing=missing,

@@ -3,9 +3,11 @@ head SHA: both checks, a code owner's approval of that SHA, and the emergency st
 
 from __future__ import annotations
 
+import yaml
+
 from bot.errors import IllegalTransition, RuleRefusal
 from bot.flows import trace
-from bot.flows.subject import snapshot, subject
+from bot.flows.subject import Subject, snapshot, subject
 from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict
 from bot.model.enums import AuditStatus, AuditStep
@@ -14,6 +16,10 @@ from bot.rules import lifecycle
 
 def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
     s = subject(ws, incident_id, rollback=rollback)
+    if s.pull.state == "merged" and s.pull.merge_sha:  # a re-run after the merge whose audit entry was lost
+        if not merge_recorded(ws, incident_id, s.pull.merge_sha):
+            trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK, merge_evidence(ws, s, s.pull.merge_sha))
+        return s.pull.merge_sha
     snap = snapshot(ws, s, "merge")
     try:
         lifecycle.require("merge", snap)
@@ -28,7 +34,29 @@ def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
         merged = ws.forge.merge(s.pull.number, s.head, message)
     except RefConflict as exc:
         raise RuleRefusal(f"merge refused: {exc}") from None
-    trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK, {
-        "commit": merged, "head": s.head, "pull": s.pull.number,
-        "sync": "Argo CD application incident-bot-deploy syncs main", **s.tag})
+    trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK, merge_evidence(ws, s, merged))
     return merged
+
+
+def argocd_application(ws: Workspace) -> str | None:
+    """The Argo CD Application that syncs `deploy/` (deploy/argocd/application.yaml on the default branch)."""
+    text = ws.forge.read(ws.main, "deploy/argocd/application.yaml")
+    try:
+        docs = [d for d in yaml.safe_load_all(text or "") if isinstance(d, dict)]
+    except yaml.YAMLError:
+        return None
+    for doc in docs:
+        if doc.get("kind") == "Application" and (doc.get("spec") or {}).get("source", {}).get("path") == "deploy":
+            return str((doc.get("metadata") or {}).get("name") or "") or None
+    return None
+
+
+def merge_evidence(ws: Workspace, s: Subject, sha: str, **extra: str) -> dict[str, object]:
+    """What is known at a merge: the commit, the pull request, and which Application should pick it up."""
+    return {"commit": sha, "head": s.head, "pull": s.pull.number, "argocd_application": argocd_application(ws),
+            "revision": sha, **extra, **s.tag}
+
+
+def merge_recorded(ws: Workspace, incident_id: str, sha: str) -> bool:
+    return any(e.step == "merge" and e.status == "ok" and e.evidence.get("commit") == sha
+               for e in trace.entries(ws, incident_id))

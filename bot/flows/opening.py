@@ -102,9 +102,13 @@ def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dic
                 head = _commit(ws, incident_id, event["incident_key"], head, phases)
         except RefConflict:
             continue  # a racer created or moved the branch: look again
-        pull = _ensure_pull(ws, incident_id, summary, new=found is None)
-        outcome = "opened" if found is None else ("updated" if phases else "duplicate")
-        return Opened(incident_id, outcome, pull)
+        pull, created = _ensure_pull(ws, incident_id, summary, head, new=found is None)
+        # a pull request this run created is OPENED even when an earlier, interrupted run wrote the branch:
+        # its head still needs judging, which DUPLICATE would skip (intake judges OPENED and UPDATED only)
+        outcome = "opened" if found is None or created else ("updated" if phases else "duplicate")
+        detail = "pull request opened for a branch an interrupted run left; needs its checks" \
+            if created and found is not None else ""
+        return Opened(incident_id, outcome, pull, detail)
     raise RuleRefusal(f"could not open {event['incident_key']}: the incident branch kept moving")
 
 
@@ -166,20 +170,23 @@ def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, An
     return phases, summary
 
 
-def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], *, new: bool) -> int:
-    """Open the pull request (labels, code-owner reviewers) or refresh its body; one call when nothing changed."""
+def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head: str | None, *, new: bool
+                 ) -> tuple[int, bool]:
+    """Open the pull request (labels, code-owner reviewers) or refresh its body; one call when nothing changed.
+    (number, whether this call opened it)"""
     branch = incident_branch(incident_id)
     event = summary["event"]
     labels = (f"incident:{event['type']}", f"severity:{event['severity']}")
     chain = audit.ChainView(reached=audit.BEFORE_READINESS)
-    body = pull_body(incident_id, event, summary["files"], summary["plan"], chain)
+    at = head or ws.forge.head(branch) or ""
+    body = pull_body(incident_id, event, summary["files"], summary["plan"], chain, lambda p: ws.forge.blob_url(at, p))
     rules = ws.codeowners()
     bot = f"@{ws.forge.bot_identity}"
     owners = sorted({o for p in summary["changed"] for o in codeowners.owners(rules, p)} - {bot})
     title = f"{incident_id}: {event['type']} on {event['service']}"
     pull = None if new else ws.forge.find_pull(branch)
     if pull is None or pull.state != "open":
-        return ws.forge.open_pull(branch, title, body, labels, tuple(owners)).number
+        return ws.forge.open_pull(branch, title, body, labels, tuple(owners)).number, True
     if pull.body != body or not set(labels) <= set(pull.labels):
         ws.forge.update_pull(pull.number, body=body, labels=labels)
-    return pull.number
+    return pull.number, False

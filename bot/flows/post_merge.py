@@ -1,34 +1,47 @@
-"""`post-merge`: after a merge to main (also one made in the GitHub UI), record `merge` if it is missing
-and the Argo CD `sync` in the trace of every incident the commit merged."""
+"""`post-merge`: after a merge to main (also one made in the GitHub UI, a squash or a rebase), record
+`merge` if it is missing and a `sync pending` entry naming the Argo CD Application and the revision."""
 
 from __future__ import annotations
 
+import re
+
+from bot.errors import InputError
 from bot.flows import trace
+from bot.flows.merge import argocd_application, merge_evidence, merge_recorded
+from bot.flows.subject import subject
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStatus, AuditStep
-from bot.model.ids import MERGED_BRANCH, incident_branch
+from bot.model.ids import INCIDENT_ID_PATTERN
+
+_INCIDENT_ID = re.compile(rf"\b({INCIDENT_ID_PATTERN})\b")
 
 
-def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[str]:
-    """Record `merge` (when it happened outside `incident-bot merge`, e.g. in the GitHub UI) and the
-    Argo CD sync for every incident the commit merged; return their ids."""
+def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[str, str | None]]:
+    """Record `merge` (when it happened outside `incident-bot merge`, e.g. in the GitHub UI, as a merge commit,
+    a squash or a rebase) and a `sync pending` entry naming the Argo CD Application and the revision to look at,
+    for every incident or rollback pull request the commit merged. A sync is never claimed here: it is
+    confirmed only by what Argo CD reports. Returns (incident id, Application name)."""
     info = ws.forge.get_commit(commit)
-    ids = set(MERGED_BRANCH.findall(info.message))
-    if "Incident-Id" in info.trailers and info.trailers.get("Phase") == "merge":
-        ids.add(info.trailers["Incident-Id"])
+    ids = set(_INCIDENT_ID.findall(info.message))  # merge: "from owner/incident/ID"; squash: title and trailers
     done = []
+    app = argocd_application(ws)
     for incident_id in sorted(ids):
-        pull = ws.forge.find_pull(incident_branch(incident_id))
-        if pull is None or pull.merge_sha != info.sha:
-            continue
-        merges = [e for e in trace.entries(ws, incident_id) if e.step == "merge" and e.status == "ok"]
-        if not any(e.evidence.get("commit") == info.sha for e in merges):
-            trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK, {"commit": info.sha, "head": pull.head_sha,
-                                                           "pull": pull.number, "merged": "outside incident-bot"})
-        synced = any(e.step == "sync" and e.evidence.get("commit") == info.sha for e in trace.entries(ws, incident_id))
-        if not synced:  # a re-delivered push event records nothing twice
-            trace.record(ws, incident_id, AuditStep.SYNC, AuditStatus.OK, {
-                "commit": info.sha, "argocd": argocd_url or None,
-                "note": "Argo CD automated sync applies main's deploy/"})
-        done.append(incident_id)
+        for rollback in (False, True):
+            try:
+                s = subject(ws, incident_id, rollback=rollback)
+            except InputError:
+                continue  # no such pull request
+            if s.pull.state != "merged" or s.pull.merge_sha != info.sha:
+                continue
+            if not merge_recorded(ws, incident_id, info.sha):
+                trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK,
+                             merge_evidence(ws, s, info.sha, merged="outside incident-bot"))
+            pending = any(e.step == "sync" and e.evidence.get("revision") == info.sha
+                          for e in trace.entries(ws, incident_id))
+            if not pending:  # a re-delivered push event records nothing twice
+                trace.record(ws, incident_id, AuditStep.SYNC, "pending", {
+                    "revision": info.sha, "argocd_application": app, "argocd": argocd_url or None, **s.tag,
+                    "note": "not observed: Argo CD's automated sync should apply this revision; confirm it in "
+                            "Argo CD (sync status and revision of the Application)"})
+            done.append((incident_id, app))
     return done

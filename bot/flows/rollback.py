@@ -38,11 +38,12 @@ def rollback(ws: Workspace, incident_id: str) -> int:
                    + "".join(f"- {p}\n" for p in sorted(files))
                    + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
         head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
-    artifacts_list = "".join(f"- [`{p}`]({p})\n" for p in sorted(ws.incident_files(ws.main, incident_id)))
+    artifacts_list = "".join(f"- [`{p}`]({ws.forge.blob_url(head, p)})\n"
+                             for p in sorted(ws.incident_files(ws.main, incident_id)))
     body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "
             f"`{pull.merge_sha}` (#{pull.number}). It goes through the same gate and review "
             f"(`check readiness --rollback`, `check dry-run --rollback`).\n\n### Artifacts\n\n"
-            + artifacts_list + "".join(f"- [`{p}`]({p})\n" for p in sorted(files)))
+            + artifacts_list + "".join(f"- [`{p}`]({ws.forge.blob_url(head, p)})\n" for p in sorted(files)))
     opened = ws.forge.open_pull(branch, f"Rollback {incident_id}", body, ("rollback",))
     trace.record(ws, incident_id, AuditStep.ROLLBACK, AuditStatus.OK,
                  {"commit": head, "pull": opened.number, "reverts": pull.merge_sha})

@@ -76,6 +76,12 @@ def _extend(stored: list[AuditEntry], incident_id: str, items: list[Item], now: 
     return out
 
 
+def preview(ws: Workspace, incident_id: str, step: str, status: str, evidence: dict[str, Any]) -> list[AuditEntry]:
+    """The trace as it will read once this entry is recorded (a check's summary shows it before it is)."""
+    entries = current(ws, incident_id)
+    return [*entries, audit.append(entries, incident_id, step, status, ws.clock(), evidence)]
+
+
 def record(ws: Workspace, incident_id: str, step: str, status: str, evidence: dict[str, Any],
            extra_files: dict[str, str] | None = None) -> AuditEntry:
     """Append one entry (after the pending ones) with optional evidence files, in one commit, race-safe."""

@@ -93,6 +93,10 @@ class Forge(Protocol):
         """
         ...
 
+    def blob_url(self, sha: str, path: str) -> str:
+        """A link to `path` at commit `sha` that opens where this forge's pull requests are read."""
+        ...
+
     def find_pull(self, branch: str) -> PullRequest | None: ...
 
     def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...],

@@ -250,6 +250,9 @@ class LocalForge:
                         env=self._bot_env())
         self._update_ref(ref, new.strip(), old)
 
+    def blob_url(self, sha: str, path: str) -> str:
+        return path  # relative to the repository: opens in a checkout (the local forge has no web view)
+
     def find_pull(self, branch: str) -> PullRequest | None:
         found = [pull for pull in self._stored_pulls(branch) if pull.branch == branch]
         return self._with_head(found[-1]) if found else None

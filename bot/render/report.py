@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from bot.rules.audit import ChainView, mermaid, text_chain
@@ -63,7 +64,9 @@ def chain_markdown(chain: ChainView) -> list[str]:
 
 
 def pull_body(incident_id: str, event: dict[str, Any], files: list[str], plan: dict[str, Any],
-              chain: ChainView) -> str:
+              chain: ChainView, link: Callable[[str], str] = str) -> str:
+    """`link(path)`: where an artifact opens (GitHub does not rewrite relative links in a pull request's
+    description, so on GitHub it is the blob at the head commit)."""
     refs = event.get("source_refs", {})
     lines = [
         f"## Incident {incident_id}", "",
@@ -80,7 +83,7 @@ def pull_body(incident_id: str, event: dict[str, Any], files: list[str], plan: d
             for r in items),
         "", "### Artifacts", "",
     ]
-    lines += [f"- [`{f}`]({f})" for f in files]
+    lines += [f"- [`{f}`]({link(f)})" for f in files]
     lines += [
         "", "### Review checklist (part 16, team code review)", "",
         "- [ ] specify.md states WHY / WHAT / constraints and names no concrete command",

@@ -33,10 +33,10 @@ FACTS = {
 # What each fact is computed from, beyond the pull request itself: a flow reads only the inputs of the
 # facts its step needs (`inputs`), so a check costs no forge reads it does not use.
 FACT_INPUTS: dict[str, frozenset[str]] = {
-    "gate_allows_dry_run": frozenset({"checks", "reviews"}),
+    "gate_allows_dry_run": frozenset({"checks", "reviews", "owners"}),
     "dry_run_success_on_head": frozenset({"checks"}),
     "code_owner_approved_on_head": frozenset({"reviews", "owners"}),
-    "action_approved_if_semi_manual": frozenset({"checks", "reviews"}),
+    "action_approved_if_semi_manual": frozenset({"checks", "reviews", "owners"}),
     "emergency_stop_lifted": frozenset({"policy"}),
     "reviewer_is_code_owner": frozenset({"owners"}),
 }
@@ -124,12 +124,18 @@ def not_owned(snap: Snapshot, who: str) -> list[str]:
     return codeowners.may_approve(list(snap.owners), sorted(snap.changed_paths), handle(who))
 
 
+def action_approval(snap: Snapshot) -> Approval | None:
+    """A code owner's (never the bot's) explicit approval of the planned action, on the head commit."""
+    for r in snap.reviews:
+        if (snap.planned_action is not None and r.sha == snap.head and r.state == "approved"
+                and r.approves_action == snap.planned_action and not is_bot(snap, r.reviewer)
+                and not not_owned(snap, r.reviewer)):
+            return r
+    return None
+
+
 def action_approved(snap: Snapshot) -> bool:
-    """A human's explicit approval of the planned action, on the head commit."""
-    return snap.planned_action is not None and any(
-        r.sha == snap.head and r.state == "approved" and r.approves_action == snap.planned_action
-        and not is_bot(snap, r.reviewer) for r in snap.reviews
-    )
+    return action_approval(snap) is not None
 
 
 def facts(snap: Snapshot) -> dict[str, bool]:

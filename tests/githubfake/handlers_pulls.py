@@ -175,6 +175,9 @@ def merge_pull(call: Call) -> Reply:
     if blockers:
         raise ApiError(405, blockers[0])
     method = call.field("merge_method", "merge")
+    if method not in repo.merge_methods:  # GitHub's wording, e.g. "Merge commits are not allowed on this repository."
+        what = {"merge": "Merge commits", "squash": "Squash merges", "rebase": "Rebase merges"}[method]
+        raise ApiError(405, f"{what} are not allowed on this repository.")
     sha = merging.merge(
         repo, pull, call.caller, method, call.field("commit_title"), call.field("commit_message")
     )

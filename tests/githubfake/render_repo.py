@@ -116,7 +116,8 @@ def repository(urls: Urls, repo: Repository, full: bool = False) -> dict[str, An
         "archived": False, "disabled": False,
         "visibility": "private" if repo.private else "public",
         "pushed_at": iso(repo.pushed_at), "created_at": iso(repo.created_at), "updated_at": iso(repo.pushed_at),
-        "allow_rebase_merge": True, "allow_squash_merge": True, "allow_merge_commit": True,
+        "allow_rebase_merge": "rebase" in repo.merge_methods, "allow_squash_merge": "squash" in repo.merge_methods,
+        "allow_merge_commit": "merge" in repo.merge_methods,
         "allow_auto_merge": False, "delete_branch_on_merge": False, "allow_forking": False,
         "web_commit_signoff_required": False,
     })

@@ -151,6 +151,8 @@ class Repository:
     statuses: list[CommitStatus] = field(default_factory=list)
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)  # branch -> PUT body
     teams: set[str] = field(default_factory=set)  # slugs of the owner's teams with access (review requests)
+    # Settings > General > Pull Requests: the merge methods allowed (a squash-only repository: {"squash"})
+    merge_methods: set[str] = field(default_factory=lambda: {"merge", "squash", "rebase"})
     dispatches: list[dict[str, Any]] = field(default_factory=list)
     created_at: datetime = SEED_DATE
     pushed_at: datetime = SEED_DATE

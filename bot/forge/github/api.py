@@ -23,6 +23,11 @@ from bot.errors import ForgeError, InputError
 DEFAULT_API = "https://api.github.com"
 RERUN = "re-run to finish: nothing half-done is left that a re-run cannot complete"
 _SHA = re.compile(r"[0-9a-f]{40}")
+# Every method the bot sends. urllib3's default leaves out PATCH (and POST), so a branch move, an audit append or a
+# pull request body update would fail on one 502 or secondary rate limit. Each write is safe to repeat: ref
+# moves are compare-and-swap (force=false), trees and commits are content-addressed, a pull request or ref that
+# already exists answers 422, which the forge resolves.
+RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _TOO_MANY = re.compile(r"too many (\d{3}) error responses")
 
@@ -131,6 +136,7 @@ class Api:
         self.repo = f"/repos/{quote(owner)}/{quote(name)}"
         retry = GithubRetry(  # 5xx and rate limits (403, and 429 which GitHub may send for secondary limits)
             total=settings.attempts - 1, backoff_factor=settings.backoff, status_forcelist=[*range(500, 600), 429],
+            allowed_methods=RETRIED_METHODS,
             secondary_rate_wait=settings.secondary_rate_wait, max_rate_limit_wait=settings.max_rate_limit_wait,
         )
         self._github = Github(

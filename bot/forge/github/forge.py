@@ -157,6 +157,11 @@ class GitHubForge:
         self._pull_urls[pull.head_sha] = pull.url
         return pull
 
+    def blob_url(self, sha: str, path: str) -> str:
+        """The blob at a commit: GitHub renders pull request descriptions without rewriting relative links, so a
+        relative link would 404; a commit-pinned link keeps showing what was reviewed."""
+        return f"{self.settings.html_url}/{self.settings.repository}/blob/{sha}/{_quote(path)}"
+
     def find_pull(self, branch: str) -> PullRequest | None:
         params = {"head": f"{self.settings.owner}:{branch}", "state": "all", "per_page": 100}
         found = [self._pull(d) for d in self.api.call("GET", "/pulls", f"find the pull request of {branch}",
@@ -218,9 +223,20 @@ class GitHubForge:
         if labels:
             self.api.call("POST", f"/issues/{number}/labels", f"label #{number}", {"labels": sorted(set(labels))})
 
+    def merge_method(self) -> str:
+        """The first merge method the repository allows, in the order merge, squash, rebase (GET /repos/{o}/{r}:
+        allow_merge_commit, allow_squash_merge, allow_rebase_merge); a method it forbids is answered with 405."""
+        repo = self.api.call("GET", "", "read the repository's merge settings")
+        allowed = [m for m, key in (("merge", "allow_merge_commit"), ("squash", "allow_squash_merge"),
+                                    ("rebase", "allow_rebase_merge")) if repo.get(key, True)]
+        return allowed[0] if allowed else "merge"
+
     def merge(self, number: int, sha: str, message: str) -> str:
         title, _, rest = message.partition("\n")
-        body = {"sha": sha, "merge_method": "merge", "commit_title": title, "commit_message": rest.strip("\n")}
+        method = self.merge_method()
+        body: dict[str, Any] = {"sha": sha, "merge_method": method}
+        if method != "rebase":  # a rebase replays the pull request's own commits and messages
+            body.update(commit_title=title, commit_message=rest.strip("\n"))
         try:
             data = self.api.call("PUT", f"/pulls/{number}/merge", f"merge #{number}", body)
         except ApiError as exc:
