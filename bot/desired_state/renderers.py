@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.desired_state.objects import ManifestObject, int_field, read_objects
+from bot.desired_state.objects import ManifestObject, dig, int_field, read_objects
 from bot.desired_state.workloads import Workload, hpa_of, object_of
 from bot.desired_state.yaml_edit import Edit, apply
 from bot.errors import InputError, RuleRefusal
@@ -86,3 +86,43 @@ def replicas_plus_one(objects: list[ManifestObject], target: ManifestObject, inc
         edits.append(Edit(target, ("spec", "replicas"), int_field(target, "replicas", default=1) + 1))
     edits.append(Edit(owner, ("metadata", "annotations", SCALED_BY), incident_id))
     return edits
+
+
+MEMORY_RAISED_BY = "incident-bot.dev/memory-raised-by"
+MEMORY_STEP = 256 * 2**20  # bytes: the step is part of the renderer's name, so the catalog says what it does
+_QUANTITY = re.compile(r"([0-9]+)(Ki|Mi|Gi|Ti)?")
+_UNITS = {"": 1, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+
+
+@renderer("memory_limit_plus_256mi")
+def memory_limit_plus_256mi(objects: list[ManifestObject], target: ManifestObject, incident_id: str) -> list[Edit]:
+    """The memory limit of the workload's one limited container + 256Mi, in the unit written when it still
+    divides (512Mi -> 768Mi, 1Gi -> 1280Mi), and metadata.annotations[incident-bot.dev/memory-raised-by] =
+    incident_id; a workload already marked with this incident is left alone. RuleRefusal when no container
+    or several have resources.limits.memory (the alert does not name a container: the bot never guesses)
+    or the limit is not whole bytes, Ki, Mi, Gi or Ti (e.g. 1.5Gi, 512M: a human raises those)."""
+    if target.annotations().get(MEMORY_RAISED_BY) == incident_id:
+        return []
+    containers = dig(target.body, "spec", "template", "spec", "containers")
+    limited = [
+        (i, c) for i, c in enumerate(containers if isinstance(containers, list) else [])
+        if dig(c, "resources", "limits", "memory") is not None
+    ]
+    where = f"{target.kind}/{target.name} ({target.path})"
+    if len(limited) != 1:
+        found = "no container" if not limited else f"{len(limited)} containers"
+        raise RuleRefusal(f"memory limit raise refused: {found} of {where} with resources.limits.memory; "
+                          "exactly one is needed")
+    index, container = limited[0]
+    limit = container["resources"]["limits"]["memory"]
+    match = _QUANTITY.fullmatch(limit) if isinstance(limit, str) else None
+    if not (match or (isinstance(limit, int) and not isinstance(limit, bool))):
+        raise RuleRefusal(f"memory limit raise refused: {where} limit {limit!r} is not whole bytes, Ki, Mi, Gi "
+                          "or Ti; raise it by hand")
+    number, unit = (int(match[1]), match[2] or "") if match else (int(limit), "")
+    raised = number * _UNITS[unit] + MEMORY_STEP
+    if raised % _UNITS[unit]:
+        unit = "Mi"  # always divides: every unit below Gi divides the step
+    value: str | int = f"{raised // _UNITS[unit]}{unit}" if isinstance(limit, str) else raised
+    keys = ("spec", "template", "spec", "containers", index, "resources", "limits", "memory")
+    return [Edit(target, keys, value), Edit(target, ("metadata", "annotations", MEMORY_RAISED_BY), incident_id)]
