@@ -11,6 +11,7 @@ Preconditions (stateless, ...) are not checked by renderers: the gate and the dr
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from bot.desired_state.objects import ManifestObject, dig, int_field, read_objects
