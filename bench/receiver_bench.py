@@ -277,6 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_latest:
         from bench.run import LATEST, status
 
+        if not LATEST.is_file():
+            print(f"bench: no {LATEST.relative_to(ROOT)} to update; run `make bench` (it includes this benchmark)")
+            return 1
         document = json.loads(LATEST.read_text())
         for fig in figs:
             fig["status"] = status(fig)
