@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import BotError, InputError
+from bot.receiver.commands import register as register_spool
 
 if TYPE_CHECKING:
     from bot.flows.workspace import Workspace
@@ -325,21 +326,9 @@ def cmd_protect(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import os
+    from bot.receiver.commands import serve
 
-    from bot.config.loader import parse_json
-    from bot.flows.opening import open_incidents
-    from bot.serve import run, secrets_from_env
-
-    def handle(source: str, body: bytes) -> tuple[int, str]:
-        name = f"POST /webhook/{source}"
-        data = parse_json(body.decode("utf-8", errors="replace"), name)
-        # a fresh workspace per delivery: policies may have changed on main since the last one
-        results = open_incidents(_workspace(args), {source: (data, name)})
-        return 202, "\n".join(r.line() for r in results)
-
-    run(args.host, args.port, secrets_from_env(os.environ), handle)
-    return 0
+    return serve(args.host, args.port, lambda: _workspace(args))
 
 
 # ------------------------------------------------------------------ parser
@@ -421,9 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("incident_id")
     p.add_argument("--mermaid", action="store_true", help="also print the chain as a Mermaid diagram")
 
-    p = command("serve", cmd_serve, "receive signed webhooks (POST /webhook/<source>) and open incidents")
+    p = command("serve", cmd_serve, "receive signed webhooks (POST /webhook/<source>), spool them, forward them")
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080)
+
+    register_spool(sub)
 
     p = command("protect", cmd_protect, "apply policies/branch-protection.yaml on GitHub; --check reports drift")
     p.add_argument("--check", action="store_true", help="only compare the live settings with it (exit 1 on drift)")

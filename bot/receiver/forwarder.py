@@ -1,0 +1,155 @@
+"""The worker: forwards spooled deliveries to the forge, oldest incident first, retries with backoff,
+dead-letters after `attempts`. All pending deliveries of one incident (same source, same incident keys and
+status) are forwarded as one: the newest, the others marked coalesced into it.
+
+The spool row moves to `forwarded` only after the forge answered, so a crash in between forwards it again
+after the restart (at least once); the forge makes that a no-op (`open` is idempotent, and a second
+repository_dispatch runs an `open` that reports DUPLICATE).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+from bot.errors import ForgeError
+from bot.intake.redact import scrub_text
+from bot.receiver.config import Dispatch, Settings
+from bot.receiver.metrics import Metrics
+from bot.receiver.spool import Batch, Spool, SpoolUnavailable
+
+Forward = Callable[[str, bytes], str]  # (source, body) -> a one-line outcome; raises to be retried
+Log = Callable[[str], None]
+POLL_SECONDS = 0.1
+PRUNE_EVERY_SECONDS = 3600.0
+
+
+def open_forward(workspace: Callable[[], Any]) -> Forward:
+    """Run the existing `open` flow (local forge, or GitHub with a token), a fresh workspace each time so
+    policies changed on main are read again."""
+
+    def forward(source: str, body: bytes) -> str:
+        from bot.flows.opening import open_incidents
+
+        name = f"POST /webhook/{source}"
+        results = open_incidents(workspace(), {source: (json.loads(body), name)})
+        return "; ".join(r.line() for r in results)
+
+    return forward
+
+
+def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> Forward:
+    """POST /repos/{owner}/{repo}/dispatches (README "Send the alerts"): the intake workflow runs `open`."""
+    url = f"{target.api_url}/repos/{target.repository}/dispatches"
+
+    def forward(source: str, body: bytes) -> str:
+        data = json.dumps({"event_type": f"{source}-alert", "client_payload": {"payload": json.loads(body)}})
+        headers = {"Authorization": f"Bearer {target.token}", "Accept": "application/vnd.github+json",
+                   "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
+                   "User-Agent": "incident-bot-receiver"}
+        # the configured GITHUB_API_URL (http or https)
+        request = urllib.request.Request(url, data=data.encode(), method="POST", headers=headers)  # noqa: S310
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+                status = response.status
+        except urllib.error.HTTPError as err:
+            err.close()
+            raise ForgeError(f"repository_dispatch answered {err.code}") from None
+        except (urllib.error.URLError, OSError) as err:
+            raise ForgeError(f"repository_dispatch failed: {type(err).__name__}") from None
+        if status != 204:
+            raise ForgeError(f"repository_dispatch answered {status}, expected 204")
+        return f"DISPATCHED {source}-alert"
+
+    return forward
+
+
+class Worker:
+    def __init__(self, settings: Settings, forward: Forward, metrics: Metrics, log: Log,
+                 now: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self._forward = forward
+        self._metrics = metrics
+        self._log = log
+        self._now = now
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="spool-forwarder", daemon=True)
+        self._spool: Spool | None = None
+
+    def start(self) -> None:
+        self._spool = Spool(self.settings.spool, self.settings.spool_max_mb)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=30)
+        if self._spool is not None:
+            self._spool.close()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def _run(self) -> None:
+        assert self._spool is not None
+        last_prune = 0.0
+        while not self._stop.is_set():
+            try:
+                now = self._now()
+                if now - last_prune > PRUNE_EVERY_SECONDS:
+                    self._spool.prune(now)
+                    last_prune = now
+                batch = self._spool.next_batch(now, self.settings.coalesce_seconds)
+            except SpoolUnavailable as exc:
+                self._log(f"incident-bot serve: spool read failed ({type(exc).__name__})")
+                batch = None
+            if batch is None:
+                self._wake.wait(POLL_SECONDS)
+                self._wake.clear()
+                continue
+            self._one(batch)
+
+    def _one(self, batch: Batch) -> None:
+        assert self._spool is not None
+        started = time.perf_counter()
+        try:
+            outcome = self._forward(batch.source, batch.body)
+        except Exception as exc:  # every failure is retried: a broken policy on main, the forge, the network
+            self._metrics.forward_seconds.labels(batch.source).observe(time.perf_counter() - started)
+            self._failed(batch, f"{type(exc).__name__}: {scrub_text(str(exc))}"[:300])
+            return
+        self._metrics.forward_seconds.labels(batch.source).observe(time.perf_counter() - started)
+        try:
+            self._spool.forwarded(batch, self._now())
+        except SpoolUnavailable:
+            self._log("incident-bot serve: forwarded, but the spool could not record it (it will be sent again)")
+            return
+        self._metrics.forwarded.labels(batch.source).inc()
+        if len(batch.members) > 1:
+            self._metrics.coalesced.labels(batch.source).inc(len(batch.members) - 1)
+        self._log(f"incident-bot serve: forwarded delivery {batch.id} source={batch.source} "
+                  f"({len(batch.members)} coalesced): {scrub_text(outcome)[:200]}")
+
+    def _failed(self, batch: Batch, error: str) -> None:
+        assert self._spool is not None
+        attempts = batch.attempts + 1
+        dead = attempts >= self.settings.attempts
+        now = self._now()
+        self._metrics.forward_failures.labels(batch.source).inc()
+        try:
+            self._spool.failed(batch, error, now, now + self.settings.retry_delay(attempts), dead)
+        except SpoolUnavailable:
+            self._wake.wait(1.0)
+            return
+        if dead:
+            self._metrics.dead_lettered.labels(batch.source).inc(len(batch.members))
+        delay = self.settings.retry_delay(attempts)
+        state = "dead-lettered (spool retry to send again)" if dead else f"retry in {delay:g} s"
+        self._log(f"incident-bot serve: forward of delivery {batch.id} source={batch.source} failed "
+                  f"(attempt {attempts}/{self.settings.attempts}, {state}): {error}")

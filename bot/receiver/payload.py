@@ -1,0 +1,74 @@
+"""What the receiver decides from a verified body alone, without the policy on main: is it an alert at
+all (else 400, never retried), which incident(s) it is about (the coalescing key), and the dedup keys.
+
+A broken policy on main therefore cannot turn a valid delivery into a 400: the policy is read only when
+the worker forwards it, and a failure there is retried."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from bot.config.loader import canonical_json
+from bot.config.policy import IncidentType, IncidentTypes
+from bot.errors import InputError
+from bot.intake.normalize import normalize
+from bot.intake.redact import redact, scrub_text
+
+# Every alert is "unclassified" here: only its incident_key and status are used, and those never
+# depend on incident_types.yaml.
+_NO_TYPES = IncidentTypes(types={}, unclassified=IncidentType("unclassified", "UN", "", ()))
+EXCERPT_CHARS = 16 * 1024
+WEBHOOK_ID = "x-webhook-id"
+# Headers kept with a delivery: none is a credential or a signature.
+KEPT_HEADERS = ("content-type", "user-agent", WEBHOOK_ID, "x-webhook-subscription", "x-grafana-alerting-timestamp")
+
+
+class Unusable(InputError):
+    """The body will never become an incident (not JSON, not an alert of this source): HTTP 400."""
+
+    def __init__(self, source: str, reason: str, problem: str, excerpt: str) -> None:
+        self.reason = reason  # a short label for the metric: not_json | not_an_alert
+        self.excerpt = excerpt  # redacted, for the rejected table
+        super().__init__(f"POST /webhook/{source}", "body", problem)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    group_key: str  # incident_key@status of every incident in the body, sorted
+    content_hash: str
+
+
+def content_hash(source: str, body: bytes) -> str:
+    return hashlib.sha256(source.encode() + b"\0" + body).hexdigest()
+
+
+def parse(source: str, body: bytes) -> Parsed:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        text = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
+        raise Unusable(source, "not_json", f"not JSON ({type(exc).__name__})", scrub_text(text)) from None
+    try:
+        events = normalize({source: (data, f"POST /webhook/{source}")}, _NO_TYPES)
+    except InputError as exc:  # SourceConflict cannot happen with one source; anything else is a bug: 500
+        excerpt = canonical_json(redact(data))[:EXCERPT_CHARS]
+        raise Unusable(source, "not_an_alert", f"{exc.field}: {exc.problem}", excerpt) from None
+    if not events:
+        raise Unusable(source, "not_an_alert", "no alert in the body", canonical_json(redact(data))[:EXCERPT_CHARS])
+    keys = sorted({f"{e['incident_key']}@{e['status']}" for e in events})
+    return Parsed(group_key=" ".join(keys), content_hash=content_hash(source, body))
+
+
+def kept_headers(headers: dict[str, str]) -> dict[str, str]:
+    return {name: headers[name][:200] for name in KEPT_HEADERS if name in headers}
+
+
+def webhook_id(source: str, headers: dict[str, str]) -> str | None:
+    """PagerDuty's X-Webhook-Id: the same across its retries of one delivery."""
+    # PagerDuty "Webhook Behavior", At-Least-Once Delivery (https://developer.pagerduty.com/docs/webhooks/
+    # webhook-behavior/, PagerDuty/developer-docs docs/webhooks/02-Behavior.md): the X-Webhook-Id value "is
+    # unique to the webhook but is repeated for each delivery attempt".
+    value = headers.get(WEBHOOK_ID, "").strip() if source == "pagerduty" else ""
+    return value[:200] or None
