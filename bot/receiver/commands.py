@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import InputError, RuleRefusal
-from bot.receiver.config import ENV_SPOOL, settings_from_env
 
 
 def serve(host: str, port: int, workspace: Callable[[], Any], env: dict[str, str] | None = None) -> int:
@@ -21,6 +20,8 @@ def serve(host: str, port: int, workspace: Callable[[], Any], env: dict[str, str
     from bot.receiver.server import run
 
     env = dict(os.environ if env is None else env)
+    from bot.receiver.config import settings_from_env
+
     settings = settings_from_env(env)
     forward = dispatch_forward(settings.dispatch) if settings.dispatch else open_forward(workspace)
     run(Receiver(settings, secrets_from_env(env), forward), host, port)
@@ -28,6 +29,7 @@ def serve(host: str, port: int, workspace: Callable[[], Any], env: dict[str, str
 
 
 def _spool(args: argparse.Namespace) -> Any:
+    from bot.receiver.config import settings_from_env
     from bot.receiver.spool import Spool
 
     path = args.spool or settings_from_env(os.environ).spool
@@ -122,7 +124,7 @@ def register(sub: Any) -> None:
                               ("retry", cmd_retry, "send dead deliveries again (attempts reset)"),
                               ("drop", cmd_drop, "delete pending/dead deliveries or rejected payloads")):
         p = actions.add_parser(name, help=help_, description=help_)
-        p.add_argument("--spool", help=f"the spool file (default: ${ENV_SPOOL} or .incident-bot/spool.db)")
+        p.add_argument("--spool", help="the spool file (default: $INCIDENT_BOT_SPOOL or .incident-bot/spool.db)")
         if name == "list":
             p.add_argument("--state", default="all", choices=["all", "pending", "dead", "rejected", "forwarded",
                                                               "coalesced"])

@@ -1,0 +1,64 @@
+"""What every command shares: output, the repository root, the workspace and the forge from the environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import InputError
+
+if TYPE_CHECKING:
+    from bot.flows.workspace import Workspace
+    from bot.forge.base import Forge
+
+EXIT_USAGE = 2
+
+
+def find_root(start: Path) -> Path:
+    """The repository root: the nearest directory upwards holding policies/actions.yaml."""
+    for candidate in (start, *start.parents):
+        if (candidate / "policies" / "actions.yaml").is_file():
+            return candidate
+    raise InputError(str(start), "policies/actions.yaml", "not inside an incident-bot repository (use --repo)")
+
+
+def root(args: argparse.Namespace) -> Path:
+    return Path(args.repo).resolve() if args.repo else find_root(Path.cwd().resolve())
+
+
+def out(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+
+def workspace(args: argparse.Namespace) -> Workspace:
+    import os
+    import re
+
+    from bot.flows.workspace import Workspace
+
+    # INCIDENT_BOT_NOW stops the bot's clock (audit times, backup age at the gate) for rehearsals and tests
+    now = os.environ.get("INCIDENT_BOT_NOW")
+    if now is None:
+        return Workspace(forge(args))
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", now):
+        raise InputError("environment", "INCIDENT_BOT_NOW",
+                         f"expected a UTC time like 2026-05-17T10:00:00Z, got {now!r}")
+    return Workspace(forge(args), clock=lambda: now)
+
+
+def forge(args: argparse.Namespace) -> Forge:
+    """The forge INCIDENT_BOT_FORGE names (default: the local forge) on --repo: see bot.forge.registry."""
+    import os
+
+    from bot.forge.registry import forge_from_env
+
+    return forge_from_env(Path(args.repo).resolve() if args.repo else Path.cwd().resolve(), os.environ)
+
+

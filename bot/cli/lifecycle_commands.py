@@ -1,0 +1,132 @@
+"""The lifecycle commands on a forge: open, check, approve, merge, post-merge, rollback, audit, replay."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.common import err, out, workspace
+from bot.errors import InputError
+
+
+def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
+    from bot.config.loader import load_json
+    from bot.intake.arguments import payloads_from_args
+
+    return payloads_from_args(args, load_json)
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    from bot.flows.opening import open_incidents
+
+    results = open_incidents(workspace(args), _payloads(args))
+    for result in results:
+        out(result.line())
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.flows.check_dry_run import check_dry_run
+    from bot.flows.check_readiness import check_readiness
+
+    ws = workspace(args)
+    if args.check == "readiness":
+        gate, summary, title = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
+        approved = title != gate.line()  # semi-manual, and a code owner approved the action: a success
+        line, reasons, code = title, gate.reasons, 0 if approved else gate.exit_code
+    else:
+        result, summary = check_dry_run(ws, args.incident_id, rollback=args.rollback)
+        line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
+    if args.summary:
+        with open(args.summary, "a", encoding="utf-8") as handle:  # $GITHUB_STEP_SUMMARY is appended to
+            handle.write(summary + "\n")
+    out(line)
+    for reason in reasons:
+        err(reason)
+    return code
+
+
+def cmd_approve(args: argparse.Namespace) -> int:
+    from bot.flows.approve import approve
+
+    review = approve(workspace(args), args.incident_id, args.reviewer, args.action, rollback=args.rollback)
+    action = f" action={review.approves_action}" if review.approves_action else ""
+    out(f"APPROVED incident={args.incident_id} reviewer={review.reviewer} head={review.sha[:12]}{action}")
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from bot.flows.merge import merge
+
+    sha = merge(workspace(args), args.incident_id, rollback=args.rollback)
+    out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
+    return 0
+
+
+def cmd_post_merge(args: argparse.Namespace) -> int:
+    from bot.flows.post_merge import post_merge
+
+    for incident_id, app in post_merge(workspace(args), args.commit, args.argocd_url):
+        where = f" ({args.argocd_url})" if args.argocd_url else ""
+        out(f"SYNC PENDING incident={incident_id} revision={args.commit[:12]} app={app or '?'}{where}: "
+             "confirm the sync in Argo CD")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from bot.flows.rollback import rollback
+
+    number = rollback(workspace(args), args.incident_id)
+    out(f"ROLLBACK incident={args.incident_id} pull=#{number} (review and merge it like the change)")
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    from bot.flows import trace
+    from bot.model.ids import incident_branch
+    from bot.rules import audit
+
+    ws = workspace(args)
+    stored = trace.entries(ws, args.incident_id)
+    entries = trace.current(ws, args.incident_id)
+    if not entries:
+        raise InputError(args.incident_id, "incident_id", "no audit trace for this incident")
+    result = audit.verify(stored, trace.anchors(ws, args.incident_id))
+    if args.audit_command == "verify":
+        if result.ok:
+            out(f"VERIFIED incident={args.incident_id} entries={len(stored)} head={result.head[:16]}")
+            return 0
+        out(f"TAMPERED incident={args.incident_id}")
+        for problem in result.problems:
+            err(problem)
+        return 1
+    branch = incident_branch(args.incident_id)
+    commits = [c.sha for c in ws.forge.commits(ws.main, branch)] if ws.forge.head(branch) else []
+    coverage, missing = audit.coverage(entries, commits)
+    for e in entries:
+        pointer = e.evidence.get("commit") or e.evidence.get("head") or ""
+        reasons = "; ".join(e.evidence.get("reasons", []))
+        state = e.status if e.seq <= len(stored) else f"{e.status}*"
+        out(f"{e.seq:3d} {e.at} {e.step:26s} {state:8s} {str(pointer)[:12]:12s} {reasons}".rstrip())
+    if len(entries) > len(stored):
+        out("  * implied by the bot's phase commits; stored with the next audit write")
+    chain = audit.view(entries)
+    out(f"chain: {audit.text_chain(chain)}")
+    out(f"audit_trace_coverage={coverage:g}" + (f" (missing: {'; '.join(missing)})" if missing else ""))
+    out(f"integrity: {'intact' if result.ok else 'BROKEN: ' + '; '.join(result.problems)}")
+    if args.mermaid:
+        out("```mermaid\n" + audit.mermaid(chain) + "\n```")
+    return 0 if result.ok else 1
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from bot.flows.replay import replay
+
+    differences = replay(workspace(args), args.incident_id)
+    if not differences:
+        out(f"REPLAYED incident={args.incident_id}: event, readiness and dry-run reproduce the record")
+        return 0
+    out(f"DIFFERS incident={args.incident_id}")
+    for line in differences:
+        err(line)
+    return 1

@@ -1,0 +1,126 @@
+"""`main(argv) -> int`: parse, run the command, and turn every BotError into one line and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from bot.cli.admin_commands import cmd_protect, cmd_serve
+from bot.cli.common import err
+from bot.cli.lifecycle_commands import (
+    cmd_approve,
+    cmd_audit,
+    cmd_check,
+    cmd_merge,
+    cmd_open,
+    cmd_post_merge,
+    cmd_replay,
+    cmd_rollback,
+)
+from bot.cli.seed_commands import cmd_dry_run, cmd_normalize, cmd_readiness, cmd_spec_lint
+from bot.errors import BotError
+from bot.receiver.commands import register as register_spool
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bot.intake.arguments import add_source_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="incident-bot", description="Alerts in, reviewed and provable GitOps remediations out."
+    )
+    parser.add_argument("--version", action="version", version="incident-bot 0.1.0")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("--repo", help="repository root (default: found upwards from the current directory)")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("normalize", cmd_normalize, "normalize alert webhooks into one incident_event")
+    add_source_arguments(p)
+    p.add_argument("--expected", help="compare field-for-field with this incident_event; exit 1 on a difference")
+    p.add_argument("--out", help="write the event here (atomically) instead of stdout")
+    p.add_argument("--sequence", type=int, default=1, help="first sequence number of the incident id (default 1)")
+
+    p = command("readiness", cmd_readiness, "run the 25-point readiness gate on a readiness.json")
+    p.add_argument("--readiness", required=True, help="readiness input (JSON)")
+    p.add_argument("--profile", help="risk profile from policies/readiness.yaml (default: its default_profile)")
+
+    p = command("dry-run", cmd_dry_run, "check one action against the spec, the catalog and the context")
+    p.add_argument("--spec", required=True, help="specs/<type>/specify.md")
+    p.add_argument("--action", required=True, help="action name from the catalog")
+    p.add_argument("--context", action="append", metavar="KEY=BOOL", help="a fact about the workload (repeatable)")
+    p.add_argument("--context-file", help="facts as a JSON or YAML mapping of booleans")
+    p.add_argument("--readiness", help="run the gate first; the action is not examined unless it passes")
+    p.add_argument("--profile", help="risk profile for --readiness")
+
+    spec = sub.add_parser("spec", help="spec tools").add_subparsers(dest="spec_command", required=True)
+    p = spec.add_parser("lint", help="lint a specify.md: sections, catalog actions, no concrete commands")
+    p.add_argument("file")
+    p.add_argument("--repo", help="repository root")
+    p.set_defaults(func=cmd_spec_lint)
+
+    p = command("open", cmd_open, "normalize alerts and open or update the incident branch and pull request")
+    add_source_arguments(p, described=False)
+
+    check = sub.add_parser("check", help="post the readiness or dry-run check on the incident's head commit")
+    checks = check.add_subparsers(dest="check", required=True)
+    for name, help_ in (("readiness", "score the 25 points from the artifacts and run the gate"),
+                        ("dry-run", "verify the planned action and the diff; only after readiness passed")):
+        p = checks.add_parser(name, help=help_, description=help_)
+        p.add_argument("incident_id")
+        p.add_argument("--repo", help="repository (default: the current directory)")
+        p.add_argument("--profile", help="risk profile from policies/readiness.yaml")
+        p.add_argument("--summary", metavar="FILE", help="append the check's Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
+        p.add_argument("--rollback", action="store_true", help="judge the incident's rollback pull request")
+        p.set_defaults(func=cmd_check)
+
+    p = command("approve", cmd_approve, "record a code owner's approval of the incident pull request head")
+    p.add_argument("incident_id")
+    p.add_argument("--reviewer", required=True, help="the approving code owner, e.g. @alice")
+    p.add_argument("--action", help="also approve this action explicitly (needed when readiness is semi-manual)")
+    p.add_argument("--rollback", action="store_true", help="approve the incident's rollback pull request")
+
+    p = command("merge", cmd_merge, "merge once both checks passed on the head and a code owner approved")
+    p.add_argument("incident_id")
+    p.add_argument("--rollback", action="store_true", help="merge the incident's rollback pull request")
+
+    p = command("post-merge", cmd_post_merge, "after a merge to main: record the merge and the Argo CD sync")
+    p.add_argument("--commit", required=True, help="the merge commit on the default branch")
+    p.add_argument("--argocd-url", default="", help="link to the Argo CD application that syncs deploy/")
+
+    p = command("rollback", cmd_rollback, "open a revert pull request for a merged remediation")
+    p.add_argument("incident_id")
+
+    p = command("audit", cmd_audit, "print an incident's audit chain and coverage; `audit verify ID` checks it")
+    p.add_argument("audit_command", nargs="?", choices=["verify"], help="verify the hash chain only")
+    p.add_argument("incident_id")
+    p.add_argument("--mermaid", action="store_true", help="also print the chain as a Mermaid diagram")
+
+    p = command("serve", cmd_serve, "receive signed webhooks (POST /webhook/<source>), spool them, forward them")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8080)
+
+    register_spool(sub)
+
+    p = command("protect", cmd_protect, "apply policies/branch-protection.yaml on GitHub; --check reports drift")
+    p.add_argument("--check", action="store_true", help="only compare the live settings with it (exit 1 on drift)")
+
+    p = command("replay", cmd_replay, "recompute event, readiness and dry-run from the record; exit 1 on a difference")
+    p.add_argument("incident_id")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+    except BotError as exc:
+        err(f"incident-bot: {exc}")
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err("incident-bot: interrupted")
+        return 130
+    return code
