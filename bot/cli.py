@@ -153,7 +153,10 @@ def cmd_spec_lint(args: argparse.Namespace) -> int:
 def _workspace(args: argparse.Namespace) -> Any:
     from bot.flows.workspace import Workspace
 
-    return Workspace(_forge(args))
+    forge = _forge(args)
+    if forge.name == "github":
+        forge.seal_key()  # every lifecycle command writes or judges sealed commits: no key, nothing is done
+    return Workspace(forge)
 
 
 def _forge(args: argparse.Namespace) -> Any:
@@ -258,7 +261,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     entries = trace.current(ws, args.incident_id)
     if not entries:
         raise InputError(args.incident_id, "incident_id", "no audit trace for this incident")
-    result = audit.verify(stored, trace.anchors(ws, args.incident_id))
+    result = trace.verify(ws, args.incident_id)
     if args.audit_command == "verify":
         if result.ok:
             _out(f"VERIFIED incident={args.incident_id} entries={len(stored)} head={result.head[:16]}")

@@ -37,7 +37,7 @@ def rollback(ws: Workspace, incident_id: str) -> int:
         message = (f"Rollback {incident_id}: revert the deploy/ change of {pull.merge_sha[:12]}\n\n"
                    + "".join(f"- {p}\n" for p in sorted(files))
                    + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
-        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
+        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True, seal=ws.sealer())
     artifacts_list = "".join(f"- [`{p}`]({p})\n" for p in sorted(ws.incident_files(ws.main, incident_id)))
     body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "
             f"`{pull.merge_sha}` (#{pull.number}). It goes through the same gate and review "

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from bot.desired_state import manifests
 from bot.errors import InputError, RuleRefusal
 from bot.flows.workspace import Workspace
 from bot.forge.base import PullRequest
+from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_branch, incident_dir, rollback_branch
 from bot.model.values import Plan
 from bot.rules import lifecycle
@@ -64,7 +66,35 @@ def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = Non
         merged_commit=s.pull.merge_sha,
         reviewer=reviewer,
         approves_action=approves_action,
+        **(_traced(ws, s) if "trace" in need else {}),
+        main_head=ws.forge.head(ws.main) if "main" in need else None,
     )
+
+
+def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:
+    """What the sealed, verified audit trace says about the subject's head: the latest readiness entry on
+    it, the latest dry-run at the same base, and the reviews; nothing if the trace does not verify."""
+    from bot.flows import trace
+
+    verification = trace.verify(ws, s.incident_id)
+    if not verification.ok:
+        return {"trace_ok": False}
+    rollback = bool(s.rollback_of)
+    mine = [e for e in trace.entries(ws, s.incident_id)
+            if e.evidence.get("commit") == s.head and bool(e.evidence.get("rollback")) == rollback]
+    ready = [e for e in mine if e.step == AuditStep.READINESS]
+    checks: dict[str, str] = {}
+    base = ready[-1].evidence.get("base") if ready else None
+    if ready and isinstance(base, str):
+        checks["readiness"] = Conclusion.of(Verdict(str(ready[-1].evidence.get("verdict"))))
+        dry = [e for e in mine if e.step == AuditStep.DRY_RUN and e.evidence.get("base") == base]
+        if dry:
+            checks["dry-run"] = Conclusion.SUCCESS if dry[-1].status == AuditStatus.OK else Conclusion.FAILURE
+    reviews = tuple(lifecycle.Approval(str(e.evidence.get("reviewer")), s.head, "approved",
+                                       e.evidence.get("approves_action"))
+                    for e in mine if e.step == AuditStep.REVIEW and e.status == AuditStatus.OK)
+    return {"trace_ok": True, "traced_checks": checks, "traced_base": base if checks else None,
+            "traced_reviews": reviews}
 
 
 def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
