@@ -321,6 +321,16 @@ def test_action_required_links_the_pull_request_and_reviews_carry_the_approved_a
         assert human.reviews(1) == (Review("@alice", head, "approved", "restart_pod"),)
 
 
+def test_a_comment_carrying_approves_action_approves_nothing(server: GitHubFake, checkout: Path) -> None:
+    open_with(server, checkout, GRAFANA)
+    head = server.ref_sha(BRANCH)
+    assert head is not None
+    with forge(server, checkout, REVIEWER_TOKEN, identity="incident-bot[bot]") as human:
+        human.api.call("POST", "/pulls/1/reviews", "comment on #1",
+                       {"commit_id": head, "event": "COMMENT", "body": "looks fine\n\nApproves-Action: restart_pod"})
+        assert [(r.state, r.approves_action) for r in human.reviews(1)] == [("commented", None)]
+
+
 # ------------------------------------------------------------------ identity and configuration
 
 

@@ -276,8 +276,9 @@ class GitHubForge:
     def reviews(self, number: int) -> tuple[Review, ...]:
         found = []
         for r in self.api.pages(f"/pulls/{number}/reviews", f"read the reviews of #{number}"):
-            action = _APPROVES.search(r.get("body") or "")
             state = "approved" if r["state"] == "APPROVED" else str(r["state"]).lower()
+            # only an approving review approves the action: a comment carrying the line approves nothing
+            action = _APPROVES.search(r.get("body") or "") if state == "approved" else None
             found.append(Review(f"@{r['user']['login']}", r.get("commit_id") or "", state,
                                 action.group(1) if action else None))
         return tuple(found)
