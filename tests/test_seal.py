@@ -122,3 +122,13 @@ def test_a_team_never_approves(cli, opened: Path):
     run = cli("approve", ID, "--reviewer", "@acme/sre", "--repo", opened)
     assert run.code == 1 and "@acme/sre is a team" in run.err
     assert "no approval from a code owner" in cli("merge", ID, "--repo", opened).err
+
+
+def test_rollback_refuses_to_adopt_a_prepared_branch(cli, opened: Path):
+    for argv in (("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"), ("merge", ID)):
+        assert cli(*argv, "--repo", opened).code == 0
+    git(opened, "branch", f"rollback/{ID}", "main")
+    sha = forge_commit(opened, f"rollback/{ID}", {"deploy/appointments-api/deployment.yaml": "image: evil\n"},
+                       f"Rollback {ID}\n\nIncident-Id: {ID}\nPhase: rollback\nReverts: {'0' * 40}\n")
+    run = cli("rollback", ID, "--repo", opened)
+    assert run.code == 1 and f"rollback/{ID} exists" in run.err and sha[:12] in run.err

@@ -42,8 +42,14 @@ def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollbac
         raise InputError(incident_id, "incident_id", f"no pull request for {branch} (run `{hint}` first)")
     head = head or pull.head_sha
     plan = Plan.from_text(ws.forge.read(head, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
-    reverts = ws.forge.get_commit(head).trailers.get("Reverts") if rollback else None
+    reverts = _recorded_merge(ws, incident_id) if rollback else None  # the trace's, not the branch's claim
     return Subject(incident_id, pull, head, plan, ws.forge.changed_paths(ws.main, head), reverts)
+
+
+def _recorded_merge(ws: Workspace, incident_id: str) -> str | None:
+    from bot.flows.rollback import recorded_merge
+
+    return recorded_merge(ws, incident_id)
 
 
 def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = None,
