@@ -90,6 +90,7 @@ def github_env(server: GitHubFake, token: str = BOT_TOKEN, **extra: str) -> dict
         "GITHUB_REF": "refs/heads/main",
         "INCIDENT_BOT_GITHUB_PACING": "none",
         "INCIDENT_BOT_GITHUB_BACKOFF": "0",
+        "INCIDENT_BOT_SEAL_KEY": "a-test-seal-key-kept-outside-git",
         **extra,
     }
 

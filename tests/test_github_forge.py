@@ -37,6 +37,12 @@ def github_seed_files() -> dict[str, str | bytes]:
     return seed_files()
 
 
+@pytest.fixture(autouse=True)
+def seal_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The repository secret every workflow step that runs the bot passes it."""
+    monkeypatch.setenv("INCIDENT_BOT_SEAL_KEY", "a-test-seal-key-kept-outside-git")
+
+
 @pytest.fixture
 def server(github_server: GitHubFake) -> GitHubFake:
     github_server.repo().teams.add("sre")  # CODEOWNERS names @acme/sre, @alice and @bob
@@ -316,6 +322,16 @@ def test_action_required_links_the_pull_request_and_reviews_carry_the_approved_a
         assert human.reviews(1) == (Review("@alice", head, "approved", "restart_pod"),)
 
 
+def test_a_comment_carrying_approves_action_approves_nothing(server: GitHubFake, checkout: Path) -> None:
+    open_with(server, checkout, GRAFANA)
+    head = server.ref_sha(BRANCH)
+    assert head is not None
+    with forge(server, checkout, REVIEWER_TOKEN, identity="incident-bot[bot]") as human:
+        human.api.call("POST", "/pulls/1/reviews", "comment on #1",
+                       {"commit_id": head, "event": "COMMENT", "body": "looks fine\n\nApproves-Action: restart_pod"})
+        assert [(r.state, r.approves_action) for r in human.reviews(1)] == [("commented", None)]
+
+
 # ------------------------------------------------------------------ identity and configuration
 
 
@@ -372,3 +388,10 @@ def test_a_look_alike_check_from_another_app_never_opens_the_gate(server: GitHub
         assert f.checks(head)["readiness"].summary == "the bot's own"
     with forge(server, checkout) as f:  # without the setting every App counts (documented)
         assert f.checks(head)["readiness"].summary == "the bot's own"
+
+
+def test_without_the_seal_key_nothing_is_written_or_judged(run, server: GitHubFake) -> None:
+    for argv in (("open", "--grafana", FIXTURES / "webhook_grafana.json"), ("audit", "verify", "HM-2026-05-17-01")):
+        result = run(*argv, INCIDENT_BOT_SEAL_KEY="")
+        assert result.code == 2 and result.err.count("\n") == 1 and "INCIDENT_BOT_SEAL_KEY" in result.err
+        assert not [r for r in result.requests if r.method != "GET"]

@@ -44,13 +44,16 @@ def workspace(args: argparse.Namespace) -> Workspace:
     from bot.flows.workspace import Workspace
 
     # INCIDENT_BOT_NOW stops the bot's clock (audit times, backup age at the gate) for rehearsals and tests
+    chosen = forge(args)
+    if chosen.name == "github":
+        chosen.seal_key()  # every lifecycle command writes or judges sealed commits: no key, nothing is done
     now = os.environ.get("INCIDENT_BOT_NOW")
     if now is None:
-        return Workspace(forge(args))
+        return Workspace(chosen)
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", now):
         raise InputError("environment", "INCIDENT_BOT_NOW",
                          f"expected a UTC time like 2026-05-17T10:00:00Z, got {now!r}")
-    return Workspace(forge(args), clock=lambda: now)
+    return Workspace(chosen, clock=lambda: now)
 
 
 def forge(args: argparse.Namespace) -> Forge:

@@ -91,7 +91,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     entries = trace.current(ws, args.incident_id)
     if not entries:
         raise InputError(args.incident_id, "incident_id", "no audit trace for this incident")
-    result = audit.verify(stored, trace.anchors(ws, args.incident_id))
+    result = trace.verify(ws, args.incident_id)
     if args.audit_command == "verify":
         if result.ok:
             out(f"VERIFIED incident={args.incident_id} entries={len(stored)} head={result.head[:16]}")

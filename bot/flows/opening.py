@@ -131,7 +131,8 @@ def _commit(ws: Workspace, incident_id: str, key: str, head: str | None, phases:
          + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {name}\n")
         for name, files, why in phases
     ]
-    return ws.forge.commit_chain(incident_branch(incident_id), head or base, changes, create=head is None)
+    return ws.forge.commit_chain(incident_branch(incident_id), head or base, changes, create=head is None,
+                                 seal=ws.sealer())
 
 
 def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str],

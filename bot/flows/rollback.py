@@ -3,12 +3,24 @@ under automated sync: the revert in git *is* the rollback, and it goes through t
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.errors import RuleRefusal
 from bot.flows import trace
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, rollback_branch
 from bot.rules import lifecycle
+
+
+def recorded_merge(ws: Workspace, incident_id: str) -> str | None:
+    """The merge commit the incident's sealed, verified trace records (never a branch's `Reverts:` claim)."""
+    if not trace.verify(ws, incident_id).ok:
+        return None
+    merges = [e.evidence.get("commit") for e in trace.entries(ws, incident_id)
+              if e.step == AuditStep.MERGE and e.status == AuditStatus.OK and not e.evidence.get("rollback")]
+    last = merges[-1] if merges else None
+    return last if isinstance(last, str) else None
 
 
 def rollback(ws: Workspace, incident_id: str) -> int:
@@ -25,19 +37,28 @@ def rollback(ws: Workspace, incident_id: str) -> int:
     existing = ws.forge.find_pull(branch)
     if existing is not None and existing.state == "open":
         return existing.number
-    before_ref = pull.merge_sha + "~1"  # the default branch just before the merge (first parent)
-    changed = ws.forge.changed_paths(before_ref, pull.merge_sha)
+    merged = recorded_merge(ws, incident_id)
+    if merged is None:
+        raise RuleRefusal(f"rollback refused: the sealed audit trace of {incident_id} records no merge")
+    pull = replace(pull, merge_sha=merged)  # what it reverts is the trace's merge, not a claim of the forge
+    before_ref = merged + "~1"  # the default branch just before the merge (first parent)
+    changed = ws.forge.changed_paths(before_ref, merged)
     files = {p: ws.forge.read(before_ref, p) for p in changed if p.startswith("deploy/")}
     if not files:
         raise RuleRefusal(f"rollback refused: the merge of {incident_id} changed nothing under deploy/")
     head = ws.forge.head(branch)
     base = ws.forge.head(ws.main)
     assert base is not None
+    if head is not None:
+        foreign = [c.sha for c in ws.forge.commits(ws.main, branch) if not ws.is_sealed(c)]
+        if foreign or not ws.forge.commits(ws.main, branch):
+            raise RuleRefusal(f"rollback refused: {branch} exists and holds commits the bot did not seal"
+                              f" ({', '.join(c[:12] for c in foreign) or 'none of its own'}): delete it and re-run")
     if head is None:
-        message = (f"Rollback {incident_id}: revert the deploy/ change of {pull.merge_sha[:12]}\n\n"
+        message = (f"Rollback {incident_id}: revert the deploy/ change of {merged[:12]}\n\n"
                    + "".join(f"- {p}\n" for p in sorted(files))
                    + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
-        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True)
+        head = ws.forge.commit_chain(branch, base, [(files, message)], create=True, seal=ws.sealer())
     artifacts_list = "".join(f"- [`{p}`]({ws.forge.blob_url(head, p)})\n"
                              for p in sorted(ws.incident_files(ws.main, incident_id)))
     body = (f"## Rollback of incident {incident_id}\n\nReverts the `deploy/` change merged in "

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from typing import Any
 
 from bot.desired_state import renderers, workloads
 from bot.errors import InputError, RuleRefusal
 from bot.flows.derive import recorded
 from bot.flows.workspace import Workspace
 from bot.forge.base import PullRequest
+from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_branch, incident_dir, rollback_branch
 from bot.model.values import Plan
 from bot.rules import lifecycle
@@ -46,11 +48,17 @@ def subject(ws: Workspace, incident_id: str, head: str | None = None, *, rollbac
     changed = ws.forge.changed_paths(ws.main, head)
     if rollback:  # the incident's files were merged under the gate: main's plan is the one that was judged
         plan = Plan.from_text(ws.forge.read(ws.main, f"{incident_dir(incident_id)}/plan.md"), "plan.md")
-        return Subject(incident_id, pull, head, plan, changed, ws.forge.get_commit(head).trailers.get("Reverts"))
+        return Subject(incident_id, pull, head, plan, changed, _recorded_merge(ws, incident_id))  # the trace's
     derived = recorded(ws, incident_id, head)
     if derived is None:
         return Subject(incident_id, pull, head, Plan(), changed, None, {})
     return Subject(incident_id, pull, head, derived.plan, changed, None, derived.files)
+
+
+def _recorded_merge(ws: Workspace, incident_id: str) -> str | None:
+    from bot.flows.rollback import recorded_merge
+
+    return recorded_merge(ws, incident_id)
 
 
 def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = None,
@@ -73,7 +81,35 @@ def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = Non
         merged_commit=s.pull.merge_sha,
         reviewer=reviewer,
         approves_action=approves_action,
+        **(_traced(ws, s) if "trace" in need else {}),
+        main_head=ws.forge.head(ws.main) if "main" in need else None,
     )
+
+
+def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:
+    """What the sealed, verified audit trace says about the subject's head: the latest readiness entry on
+    it, the latest dry-run at the same base, and the reviews; nothing if the trace does not verify."""
+    from bot.flows import trace
+
+    verification = trace.verify(ws, s.incident_id)
+    if not verification.ok:
+        return {"trace_ok": False}
+    rollback = bool(s.rollback_of)
+    mine = [e for e in trace.entries(ws, s.incident_id)
+            if e.evidence.get("commit") == s.head and bool(e.evidence.get("rollback")) == rollback]
+    ready = [e for e in mine if e.step == AuditStep.READINESS]
+    checks: dict[str, str] = {}
+    base = ready[-1].evidence.get("base") if ready else None
+    if ready and isinstance(base, str):
+        checks["readiness"] = Conclusion.of(Verdict(str(ready[-1].evidence.get("verdict"))))
+        dry = [e for e in mine if e.step == AuditStep.DRY_RUN and e.evidence.get("base") == base]
+        if dry:
+            checks["dry-run"] = Conclusion.SUCCESS if dry[-1].status == AuditStatus.OK else Conclusion.FAILURE
+    reviews = tuple(lifecycle.Approval(str(e.evidence.get("reviewer")), s.head, "approved",
+                                       e.evidence.get("approves_action"))
+                    for e in mine if e.step == AuditStep.REVIEW and e.status == AuditStatus.OK)
+    return {"trace_ok": True, "traced_checks": checks, "traced_base": base if checks else None,
+            "traced_reviews": reviews}
 
 
 def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:

@@ -49,7 +49,7 @@ def pending(ws: Workspace, incident_id: str, stored: list[AuditEntry]) -> list[I
     last_at = None
     for c in ws.forge.commits(ws.main, branch):
         phase = c.trailers.get("Phase", "")
-        if c.sha in traced or phase not in PHASE_STEPS or c.author != ws.forge.bot_identity:
+        if c.sha in traced or phase not in PHASE_STEPS or not ws.is_sealed(c):
             continue
         files = [line[2:] for line in c.message.splitlines() if line.startswith("- ")]
         for step in PHASE_STEPS[phase]:
@@ -110,7 +110,7 @@ def record_many(ws: Workspace, incident_id: str, items: list[Item],
         parent = head or ws.forge.head(ws.main)
         assert parent is not None
         try:
-            ws.forge.commit_chain(branch, parent, [(files, message)], create=head is None)
+            ws.forge.commit_chain(branch, parent, [(files, message)], create=head is None, seal=ws.sealer())
             return new
         except RefConflict:
             continue
@@ -128,5 +128,19 @@ def anchors(ws: Workspace, incident_id: str) -> list[str]:
     return found
 
 
+def _went_beyond_open(ws: Workspace, incident_id: str) -> bool:
+    """Whether the incident has records only an audit write precedes (checks, reviews, a closed pull
+    request): then a missing audit branch was deleted. Right after `open` the trace is only implied."""
+    pull = ws.forge.find_pull(incident_branch(incident_id))
+    if pull is None:
+        return True
+    return pull.state != "open" or bool(ws.forge.checks(pull.head_sha)) or bool(ws.forge.reviews(pull.number))
+
+
 def verify(ws: Workspace, incident_id: str) -> Verification:
-    return audit.verify(entries(ws, incident_id), anchors(ws, incident_id))
+    """The chain, checked against the audit branch history, every commit of which the bot must have sealed."""
+    branch = audit_branch(incident_id)
+    if ws.forge.head(branch) is None:
+        return audit.verify([], [], exists=not _went_beyond_open(ws, incident_id))
+    unsealed = [c.sha for c in ws.forge.commits(ws.main, branch) if not ws.is_sealed(c)]
+    return audit.verify(entries(ws, incident_id), anchors(ws, incident_id), unsealed=unsealed)

@@ -13,9 +13,9 @@ from typing import Any
 from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy, policy_from_texts
 from bot.errors import InputError
-from bot.forge.base import Forge
+from bot.forge.base import Commit, Forge, Sealer
 from bot.model.ids import incident_dir
-from bot.rules import codeowners
+from bot.rules import codeowners, seal
 from bot.rules.spec import Spec, parse_spec
 
 Clock = Callable[[], str]
@@ -46,6 +46,17 @@ class Workspace:
     def pinned(self, base: str, at: str | None = None) -> Workspace:
         """The workspace as it was: main at `base` and, with `at`, the clock stopped at that time."""
         return Workspace(self.forge, (lambda: at) if at else self.clock, base)
+
+    def sealer(self) -> Sealer:
+        """What the bot passes to `commit_chain`: every commit it writes carries its seal."""
+        key = self.forge.seal_key()
+        return lambda tree, parent, message: seal.seal(key, tree, [parent], message)
+
+    def is_sealed(self, commit: Commit) -> bool:
+        """The bot wrote this commit (its author name and trailers are claims anyone can type)."""
+        if "seal_key" not in self._cache:
+            self._cache["seal_key"] = self.forge.seal_key()
+        return seal.is_sealed(self._cache["seal_key"], commit.tree, commit.parents, commit.message)
 
     def policy(self) -> Policy:
         if "policy" not in self._cache:

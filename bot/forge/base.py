@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,6 +22,12 @@ class Commit:
     trailers: dict[str, str]
     author: str
     date: str  # committer date, UTC, RFC 3339 with Z
+    tree: str = ""
+    parents: tuple[str, ...] = ()
+
+
+# (tree, parent, message) -> the message to commit (the bot's seal appended; see bot/rules/seal.py)
+Sealer = Callable[[str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,18 @@ class Forge(Protocol):
         """Commits reachable from `head` and not from `base`, oldest first."""
         ...
 
+    def seal_key(self) -> bytes:
+        """The repository's seal key, kept outside git (raises InputError naming INCIDENT_BOT_SEAL_KEY)."""
+        ...
+
     def commit_chain(
-        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
+        seal: Sealer | None = None,
     ) -> str:
         """One commit per (files, message) on top of `parent` (None deletes a file), then ONE atomic
         move (or creation) of `branch` to the last; returns it.
 
+        `seal` turns each message into the committed one, knowing the commit's tree and parent.
         Raises RefConflict if `create` and the branch exists, or if the branch no longer points at `parent`.
         """
         ...

@@ -27,7 +27,8 @@ from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
 from bot.errors import ForgeError, InputError
-from bot.forge.base import Check, Commit, PullRequest, RefConflict, Review
+from bot.forge.base import Check, Commit, PullRequest, RefConflict, Review, Sealer
+from bot.rules import seal as sealing
 
 ZERO = "0" * 40
 PULLS = "refs/forge/pulls/"
@@ -39,6 +40,7 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 # records (older records, whose subject has no branch, are read).
 _PULL_SUBJECT = re.compile(r"pull #[0-9]+: [a-z]+ (\S+)")
 BOT_EMAIL = "incident-bot@users.noreply.local"
+SEAL_ENV = "INCIDENT_BOT_SEAL_KEY"
 
 
 class LocalForge:
@@ -87,6 +89,28 @@ class LocalForge:
             "GIT_AUTHOR_NAME": BOT, "GIT_AUTHOR_EMAIL": BOT_EMAIL,
             "GIT_COMMITTER_NAME": BOT, "GIT_COMMITTER_EMAIL": BOT_EMAIL, **extra,
         }
+
+    def seal_key(self) -> bytes:
+        """INCIDENT_BOT_SEAL_KEY, else a key generated once (mode 0600) in the git dir, never committed."""
+        configured = os.environ.get(SEAL_ENV, "").strip()
+        if configured:
+            return configured.encode("utf-8")
+        path = Path(self.repo.git_dir) / "incident-bot" / "seal.key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(mode=0o700, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(secrets.token_hex(32) + "\n")
+        return path.read_text(encoding="utf-8").strip().encode("utf-8")
+
+    def _sealed(self, tree: str, parents: Sequence[str], message: str) -> str:
+        return sealing.seal(self.seal_key(), tree, parents, message)
 
     def _update_ref(self, ref: str, new: str, old: str | None) -> None:
         try:
@@ -169,16 +193,17 @@ class LocalForge:
         return self._log("--reverse", f"{self._ref(base)}..{self._ref(head)}")
 
     def _log(self, *args: str) -> list[Commit]:
-        out = self._git("log", "-z", "--format=%H%x1f%an%x1f%ct%x1f%B", *args)
+        out = self._git("log", "-z", "--format=%H%x1f%an%x1f%ct%x1f%T%x1f%P%x1f%B", *args)
         found = []
         for record in filter(None, out.split("\0")):
-            sha, author, stamp, message = record.strip("\n").split("\x1f", 3)
+            sha, author, stamp, tree, parents, message = record.strip("\n").split("\x1f", 5)
             date = datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            found.append(Commit(sha, message, parse_trailers(message), author, date))
+            found.append(Commit(sha, message, parse_trailers(message), author, date, tree, tuple(parents.split())))
         return found
 
     def commit_chain(
-        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
+        seal: Sealer | None = None,
     ) -> str:
         ref = self._ref(branch)
         new = parent
@@ -190,7 +215,8 @@ class LocalForge:
                          for path, text in sorted(files.items())]
                 self._git("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
                 tree = self._git("write-tree", env=env).strip()
-                new = self._git("commit-tree", tree, "-p", new, stdin=message, env=self._bot_env()).strip()
+                text = seal(tree, new, message) if seal else message
+                new = self._git("commit-tree", tree, "-p", new, stdin=text, env=self._bot_env()).strip()
         self._update_ref(ref, new, None if create else parent)
         self._sync_worktree(ref, parent if not create else None, new)
         return new
@@ -246,8 +272,8 @@ class LocalForge:
             self._git("update-index", "--add", "--cacheinfo", f"100644,{blob},pull.json", env=env)
             tree = self._git("write-tree", env=env).strip()
         parents = ["-p", old] if old else []
-        new = self._git("commit-tree", tree, *parents, stdin=f"pull #{pull.number}: {pull.state} {pull.branch}",
-                        env=self._bot_env())
+        message = self._sealed(tree, [old] if old else [], f"pull #{pull.number}: {pull.state} {pull.branch}")
+        new = self._git("commit-tree", tree, *parents, stdin=message, env=self._bot_env())
         self._update_ref(ref, new.strip(), old)
 
     def blob_url(self, sha: str, path: str) -> str:

@@ -85,9 +85,13 @@ class Verification:
     head: str
 
 
-def verify(entries: list[AuditEntry], anchors: list[str] | None = None) -> Verification:
-    """Check every hash and link; `anchors` are hashes recorded elsewhere (commit trailers) in order."""
-    problems = []
+def verify(entries: list[AuditEntry], anchors: list[str] | None = None, *, exists: bool = True,
+           unsealed: list[str] | tuple[str, ...] = ()) -> Verification:
+    """Check every hash and link; `anchors` are hashes recorded elsewhere (commit trailers) in order;
+    `unsealed` are the audit commits the bot did not seal; a trace that does not exist verifies nothing."""
+    if not exists:
+        return Verification(False, ("no audit trace (audit branch missing or deleted)",), GENESIS)
+    problems = [f"audit commit {sha[:12]} is not sealed by the bot (written by someone else)" for sha in unsealed]
     prev = GENESIS
     for index, entry in enumerate(entries):
         label = f"entry {entry.seq} ({entry.step})"

@@ -9,6 +9,7 @@ IllegalTransition naming every missing requirement.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -26,8 +27,15 @@ FACTS = {
     "action_approved_if_semi_manual": "semi-manual readiness: a human must approve the action (approve --action)",
     "emergency_stop_lifted": "emergency stop engaged (policies/emergency_stop.yaml)",
     "reviewer_is_human": "the bot cannot approve its own pull request",
+    "reviewer_is_a_person": "{reviewer} is a team: only a person (a member of it) can approve",
     "reviewer_is_code_owner": "reviewer is not a code owner of the changed paths ({not_owned})",
     "approved_action_is_planned": "the plan's action is {planned!r}, not {approves!r}",
+    "trace_verified": "the audit trace does not verify (run `incident-bot audit verify`)",
+    "checks_traced_on_head": "the sealed audit trace holds no successful readiness and dry-run on head {head}"
+                             " at one base, matching the recorded checks",
+    "review_traced_on_head": "the sealed audit trace holds no code owner's approval of head {head} that the"
+                             " forge's reviews corroborate",
+    "main_unmoved_since_checks": "main moved since the checks ran on {base}: re-run the checks",
 }
 
 # What each fact is computed from, beyond the pull request itself: a flow reads only the inputs of the
@@ -39,6 +47,10 @@ FACT_INPUTS: dict[str, frozenset[str]] = {
     "action_approved_if_semi_manual": frozenset({"checks", "reviews", "owners"}),
     "emergency_stop_lifted": frozenset({"policy"}),
     "reviewer_is_code_owner": frozenset({"owners"}),
+    "trace_verified": frozenset({"trace"}),
+    "checks_traced_on_head": frozenset({"trace", "checks"}),
+    "review_traced_on_head": frozenset({"trace", "reviews", "owners"}),
+    "main_unmoved_since_checks": frozenset({"trace", "main"}),
 }
 
 
@@ -54,17 +66,20 @@ TRANSITIONS: dict[str, Step] = {
     "open": Step((), (("[*]", "opened"),)),
     "check_readiness": Step(("pull_open",), (("opened", "gate_passed"), ("opened", "semi_manual"))),
     "approve --action": Step(
-        ("pull_open", "reviewer_is_human", "reviewer_is_code_owner", "approved_action_is_planned"),
+        ("pull_open", "reviewer_is_human", "reviewer_is_a_person", "reviewer_is_code_owner",
+         "approved_action_is_planned"),
         (("semi_manual", "gate_passed"),),
     ),
     "check_dry_run": Step(("pull_open", "gate_allows_dry_run"), (("gate_passed", "dry_run_passed"),)),
     "approve": Step(
-        ("pull_open", "reviewer_is_human", "reviewer_is_code_owner", "approved_action_is_planned"),
+        ("pull_open", "reviewer_is_human", "reviewer_is_a_person", "reviewer_is_code_owner",
+         "approved_action_is_planned"),
         (("dry_run_passed", "approved"),),
     ),
     "merge": Step(
         ("pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual", "dry_run_success_on_head",
-         "code_owner_approved_on_head", "emergency_stop_lifted"),
+         "code_owner_approved_on_head", "emergency_stop_lifted", "trace_verified", "checks_traced_on_head",
+         "review_traced_on_head", "main_unmoved_since_checks"),
         (("approved", "merged"),),
     ),
     "rollback": Step(("pull_merged",), (("merged", "rollback_opened"),)),
@@ -103,6 +118,12 @@ class Snapshot:
     merged_commit: str | None = None
     reviewer: str | None = None  # approve: who approves
     approves_action: str | None = None  # approve --action: the action approved
+    # merge re-derives its requirements from the sealed audit trace (issue 11): plain refs are claims
+    trace_ok: bool = False  # the trace verifies, every audit commit sealed
+    traced_checks: Mapping[str, str] = dataclasses.field(default_factory=dict)  # check -> conclusion on head
+    traced_base: str | None = None  # the main the traced checks judged
+    traced_reviews: tuple[Approval, ...] = ()  # review entries of the trace
+    main_head: str | None = None  # main now
 
 
 def inputs(step: str) -> frozenset[str]:
@@ -113,6 +134,11 @@ def inputs(step: str) -> frozenset[str]:
 
 def handle(name: str) -> str:
     return name if name.startswith("@") else f"@{name}"
+
+
+def is_person(who: str) -> bool:
+    """`@org/team` names a team, which never approves anything itself."""
+    return "/" not in who
 
 
 def is_bot(snap: Snapshot, who: str) -> bool:
@@ -128,8 +154,8 @@ def action_approval(snap: Snapshot) -> Approval | None:
     """A code owner's (never the bot's) explicit approval of the planned action, on the head commit."""
     for r in snap.reviews:
         if (snap.planned_action is not None and r.sha == snap.head and r.state == "approved"
-                and r.approves_action == snap.planned_action and not is_bot(snap, r.reviewer)
-                and not not_owned(snap, r.reviewer)):
+                and r.approves_action == snap.planned_action and is_person(r.reviewer)
+                and not is_bot(snap, r.reviewer) and not not_owned(snap, r.reviewer)):
             return r
     return None
 
@@ -138,12 +164,24 @@ def action_approved(snap: Snapshot) -> bool:
     return action_approval(snap) is not None
 
 
+def _owner_approvals(snap: Snapshot, reviews: tuple[Approval, ...]) -> set[str]:
+    return {handle(r.reviewer).lower() for r in reviews if r.sha == snap.head and r.state == "approved"
+            and is_person(r.reviewer) and not is_bot(snap, r.reviewer) and not not_owned(snap, r.reviewer)}
+
+
+def _checks_traced(snap: Snapshot) -> bool:
+    readiness = snap.traced_checks.get("readiness")
+    return (readiness in (Conclusion.SUCCESS, Conclusion.ACTION_REQUIRED) and readiness == snap.checks.get("readiness")
+            and snap.traced_checks.get("dry-run") == Conclusion.SUCCESS == snap.checks.get("dry-run"))
+
+
 def facts(snap: Snapshot) -> dict[str, bool]:
     """Every fact of the table for this snapshot."""
     readiness = snap.checks.get("readiness")
     semi = readiness == Conclusion.ACTION_REQUIRED
     approvals = [r for r in snap.reviews
-                 if r.sha == snap.head and r.state == "approved" and not is_bot(snap, r.reviewer)]
+                 if r.sha == snap.head and r.state == "approved" and not is_bot(snap, r.reviewer)
+                 and is_person(r.reviewer)]
     return {
         "pull_open": snap.pull_state == "open",
         "pull_merged": snap.pull_state == "merged" and snap.merged_commit is not None,
@@ -153,15 +191,22 @@ def facts(snap: Snapshot) -> dict[str, bool]:
         "action_approved_if_semi_manual": not semi or action_approved(snap),
         "emergency_stop_lifted": not snap.emergency_stop,
         "reviewer_is_human": snap.reviewer is not None and not is_bot(snap, snap.reviewer),
+        "reviewer_is_a_person": snap.reviewer is not None and is_person(snap.reviewer),
         "reviewer_is_code_owner": snap.reviewer is not None and not not_owned(snap, snap.reviewer),
         "approved_action_is_planned": snap.approves_action is None or snap.approves_action == snap.planned_action,
+        "trace_verified": snap.trace_ok,
+        "checks_traced_on_head": _checks_traced(snap),
+        "review_traced_on_head": bool(_owner_approvals(snap, snap.traced_reviews)
+                                      & _owner_approvals(snap, snap.reviews)),
+        "main_unmoved_since_checks": snap.traced_base is not None and snap.traced_base == snap.main_head,
     }
 
 
 def _message_fields(snap: Snapshot) -> dict[str, object]:
     missing_paths = not_owned(snap, snap.reviewer) if snap.reviewer else []
     return {"head": snap.head[:12], "planned": snap.planned_action, "approves": snap.approves_action,
-            "not_owned": ", ".join(missing_paths[:3])}
+            "reviewer": snap.reviewer, "not_owned": ", ".join(missing_paths[:3]),
+            "base": (snap.traced_base or "an unknown base")[:12]}
 
 
 def missing(step: str, snap: Snapshot) -> list[str]:

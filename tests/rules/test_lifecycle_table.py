@@ -14,7 +14,7 @@ from bot.rules import codeowners, lifecycle
 from bot.rules.lifecycle import Approval, Snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
-HEAD, OLD = "a" * 40, "b" * 40
+HEAD, OLD, BASE = "a" * 40, "b" * 40, "d" * 40
 OWNERS = tuple(codeowners.parse("/deploy/ @alice @incident-bot\n/incidents/ @alice @incident-bot\n"))
 
 
@@ -34,29 +34,47 @@ def happy(step: str) -> Snapshot:
         emergency_stop=False,
         reviewer="@alice",
         approves_action="restart_pod" if step == "approve --action" else None,
+        trace_ok=True,
+        traced_checks={"readiness": "success", "dry-run": "success"},
+        traced_base=BASE,
+        traced_reviews=(Approval("@alice", HEAD, "approved"),),
+        main_head=BASE,
     )
 
 
-# fact -> (how to make it false, every fact that is then false: coupled facts are named, not hidden)
+# fact -> (how to make it false, every fact that is then false: coupled facts are named, not hidden; a check
+# or review the forge reports differently from the sealed trace also breaks its traced twin)
 BREAK: dict[str, tuple[Callable[[Snapshot], Snapshot], set[str]]] = {
     "pull_open": (lambda s: dataclasses.replace(s, pull_state="closed"), {"pull_open"}),
     "pull_merged": (lambda s: dataclasses.replace(s, pull_state="open", merged_commit=None), {"pull_merged"}),
     "gate_allows_dry_run": (lambda s: dataclasses.replace(s, checks={**s.checks, "readiness": "failure"}),
-                            {"gate_allows_dry_run"}),
+                            {"gate_allows_dry_run", "checks_traced_on_head"}),
     "dry_run_success_on_head": (lambda s: dataclasses.replace(s, checks={**s.checks, "dry-run": "failure"}),
-                                {"dry_run_success_on_head"}),
+                                {"dry_run_success_on_head", "checks_traced_on_head"}),
     # an approval of an older head does not count
     "code_owner_approved_on_head": (lambda s: dataclasses.replace(s, reviews=(Approval("@alice", OLD, "approved"),)),
-                                    {"code_owner_approved_on_head"}),
+                                    {"code_owner_approved_on_head", "review_traced_on_head"}),
     # semi-manual without the explicit approval of the action: the gate does not allow the dry-run either
     "action_approved_if_semi_manual": (
         lambda s: dataclasses.replace(s, checks={**s.checks, "readiness": "action_required"}),
-        {"action_approved_if_semi_manual", "gate_allows_dry_run"}),
+        {"action_approved_if_semi_manual", "gate_allows_dry_run", "checks_traced_on_head"}),
     "emergency_stop_lifted": (lambda s: dataclasses.replace(s, emergency_stop=True), {"emergency_stop_lifted"}),
     "reviewer_is_human": (lambda s: dataclasses.replace(s, reviewer="@incident-bot"), {"reviewer_is_human"}),
+    # a team handle never approves, even one CODEOWNERS names
+    "reviewer_is_a_person": (lambda s: dataclasses.replace(s, reviewer="@acme/sre"),
+                             {"reviewer_is_a_person", "reviewer_is_code_owner"}),
     "reviewer_is_code_owner": (lambda s: dataclasses.replace(s, reviewer="@carol"), {"reviewer_is_code_owner"}),
     "approved_action_is_planned": (lambda s: dataclasses.replace(s, approves_action="scale_up_replicas_one"),
                                    {"approved_action_is_planned"}),
+    # issue 11: merge re-derives its requirements from the sealed trace, not from plain refs
+    "trace_verified": (lambda s: dataclasses.replace(s, trace_ok=False), {"trace_verified"}),
+    # a forged success note the trace does not hold
+    "checks_traced_on_head": (lambda s: dataclasses.replace(s, traced_checks={"readiness": "success"}),
+                              {"checks_traced_on_head"}),
+    # a review in the pull record that the trace never recorded
+    "review_traced_on_head": (lambda s: dataclasses.replace(s, traced_reviews=()), {"review_traced_on_head"}),
+    "main_unmoved_since_checks": (lambda s: dataclasses.replace(s, main_head="e" * 40),
+                                  {"main_unmoved_since_checks"}),
 }
 GUARDS = [(step, fact) for step, t in lifecycle.TRANSITIONS.items() for fact in t.requires]
 
@@ -115,6 +133,11 @@ def test_a_step_reads_every_input_its_facts_use(step, fact):
         reviews=snap.reviews if "reviews" in need else (),
         owners=snap.owners if "owners" in need else (),
         emergency_stop=snap.emergency_stop if "policy" in need else False,
+        trace_ok=snap.trace_ok if "trace" in need else False,
+        traced_checks=snap.traced_checks if "trace" in need else {},
+        traced_base=snap.traced_base if "trace" in need else None,
+        traced_reviews=snap.traced_reviews if "trace" in need else (),
+        main_head=snap.main_head if "main" in need else None,
     )
     assert lifecycle.missing(step, blank) == lifecycle.missing(step, snap)
     assert lifecycle.verdict_blockers(step, blank) == lifecycle.verdict_blockers(step, snap)

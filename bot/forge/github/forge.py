@@ -14,6 +14,7 @@ Where each request goes (reads of commits and files: see `reads.py`):
 
 from __future__ import annotations
 
+import os
 import re
 import weakref
 from collections.abc import Mapping, Sequence
@@ -21,8 +22,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import ForgeError, RuleRefusal
-from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review
+from bot.errors import ForgeError, InputError, RuleRefusal
+from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review, Sealer
 from bot.forge.github import protection
 from bot.forge.github.api import Api, ApiError, MissingPermission, Settings, installation_token
 from bot.forge.github.reads import Reads
@@ -99,6 +100,14 @@ class GitHubForge:
     def changed_paths(self, base: str, head: str) -> dict[str, str]:
         return self.reads.changed_paths(base, head)
 
+    def seal_key(self) -> bytes:
+        """INCIDENT_BOT_SEAL_KEY (a repository secret): without it the bot neither writes nor judges."""
+        key = os.environ.get("INCIDENT_BOT_SEAL_KEY", "").strip()
+        if not key:
+            raise InputError("environment", "INCIDENT_BOT_SEAL_KEY",
+                             "not set (the repository secret the bot seals its commits with)")
+        return key.encode("utf-8")
+
     def get_commit(self, sha: str) -> Commit:
         resolved = self.reads.resolve(sha)
         return self.reads.commit(resolved or sha)
@@ -109,7 +118,8 @@ class GitHubForge:
     # ------------------------------------------------------------------ writing commits
 
     def commit_chain(
-        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool
+        self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
+        seal: Sealer | None = None,
     ) -> str:
         tree, new = self.reads.tree_of(parent), parent
         author = {"name": self.bot_identity, "email": f"{self.bot_identity}@users.noreply.github.com"}
@@ -123,7 +133,8 @@ class GitHubForge:
             if entries:
                 tree = self.api.call("POST", "/git/trees", f"write the tree of {branch}",
                                      {"base_tree": tree, "tree": entries})["sha"]
-            body = {"message": message, "tree": tree, "parents": [new], "author": author, "committer": author}
+            text = seal(tree, new, message) if seal else message
+            body = {"message": text, "tree": tree, "parents": [new], "author": author, "committer": author}
             commit = self.api.call("POST", "/git/commits", f"write a commit on {branch}", body)["sha"]
             self.reads.wrote(commit, tree, new, dict(files))
             new = commit
@@ -281,8 +292,9 @@ class GitHubForge:
     def reviews(self, number: int) -> tuple[Review, ...]:
         found = []
         for r in self.api.pages(f"/pulls/{number}/reviews", f"read the reviews of #{number}"):
-            action = _APPROVES.search(r.get("body") or "")
             state = "approved" if r["state"] == "APPROVED" else str(r["state"]).lower()
+            # only an approving review approves the action: a comment carrying the line approves nothing
+            action = _APPROVES.search(r.get("body") or "") if state == "approved" else None
             found.append(Review(f"@{r['user']['login']}", r.get("commit_id") or "", state,
                                 action.group(1) if action else None))
         return tuple(found)

@@ -138,7 +138,8 @@ class Reads:
                 raise
             self._learn(sha, data["tree"]["sha"], tuple(p["sha"] for p in data["parents"]))
             self._commits[sha] = Commit(sha, str(data["message"]).strip("\n"), parse_trailers(data["message"]),
-                                        data["author"]["name"], utc(data["committer"]["date"]))
+                                        data["author"]["name"], utc(data["committer"]["date"]),
+                                        data["tree"]["sha"], tuple(p["sha"] for p in data["parents"]))
         return self._commits[sha]
 
     def parents(self, sha: str) -> tuple[str, ...]:
@@ -282,7 +283,8 @@ class Reads:
             self._learn(c["sha"], c["commit"]["tree"]["sha"], tuple(p["sha"] for p in c["parents"]))
             message = str(c["commit"]["message"])
             commit = Commit(c["sha"], message.strip("\n"), parse_trailers(message), c["commit"]["author"]["name"],
-                            utc(c["commit"]["committer"]["date"]))
+                            utc(c["commit"]["committer"]["date"]), c["commit"]["tree"]["sha"],
+                            tuple(p["sha"] for p in c["parents"]))
             self._commits[c["sha"]] = commit
             found.append(commit)
         return found
