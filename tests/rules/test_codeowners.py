@@ -46,3 +46,27 @@ def test_anchored_pattern_does_not_match_deeper() -> None:
 
 def test_unowned_path_needs_no_owner() -> None:
     assert may_approve(parse("/deploy/ @sre\n"), ["README.md"], "@bob") == []
+
+
+def test_pattern_with_a_slash_inside_is_anchored_to_the_root() -> None:
+    rules = parse("* @everyone\ndocs/*.md @writers\nlib/X @libx\n/Xorg/ @x\nconfig/ @ops\n")
+    assert owners(rules, "sub/docs/guide.md") == ("@everyone",)
+    assert owners(rules, "docs/guidemd") == ("@everyone",)
+    assert owners(rules, "sub/lib/X") == ("@everyone",)
+    assert owners(rules, "Xorg/xorg.conf") == ("@x",)
+    assert owners(rules, "sub/config/x.yaml") == ("@ops",)  # a trailing slash alone does not anchor
+
+
+def test_double_star_matches_zero_or_more_directories() -> None:
+    rules = parse("* @everyone\ndeploy/**/db-*.yaml @dba\n/logs/**.gz @ops\n/v?.txt @v\n")
+    assert owners(rules, "deploy/db-x.yaml") == ("@dba",)
+    assert owners(rules, "deploy/a/b/db-x.yaml") == ("@dba",)
+    assert owners(rules, "other/db-x.yaml") == ("@everyone",)
+    assert owners(rules, "logs/a/b.gz") == ("@ops",)
+    assert owners(rules, "other.gz") == ("@everyone",)
+    assert owners(rules, "logs/a/bgz") == ("@everyone",)
+    assert owners(rules, "v1.txt") == ("@v",)
+
+
+def test_only_the_first_hash_starts_a_comment() -> None:
+    assert owners(parse("/deploy/ @sre # owner # note\n"), "deploy/x") == ("@sre",)

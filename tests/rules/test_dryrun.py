@@ -61,3 +61,35 @@ def test_forbidden_action_is_refused_by_name_not_as_unknown() -> None:
 def test_emergency_stop_blocks_before_anything_else() -> None:
     result = evaluate(spec("cluster"), "scale_up", {}, catalog("pod"), emergency_stop="drill")
     assert result.reasons == ("BLOCK: emergency stop engaged (drill)",)
+
+
+def _gate(verdict: Verdict):  # type: ignore[no-untyped-def]
+    from bot.rules.readiness import GateResult
+
+    return GateResult("HM-2026-05-17-01", verdict, 21, {}, (), "default", 23, {})
+
+
+def test_semi_manual_gate_blocks_until_a_human_approves_the_action() -> None:
+    s, c = spec("cluster"), catalog("pod")
+    blocked = evaluate(s, "scale_up", {}, c, gate=_gate(Verdict.SEMI_MANUAL))
+    assert blocked.reasons == ("BLOCK: readiness gate not passed (semi-manual, needs a human approval of the action)",)
+    assert blocked.line() == "BLOCK action=scale_up"
+    approved = evaluate(s, "scale_up", {}, c, gate=_gate(Verdict.SEMI_MANUAL), semi_manual_approved=True)
+    assert approved.verdict == Verdict.PASS
+
+
+def test_blocked_gate_is_not_lifted_by_an_action_approval() -> None:
+    result = evaluate(spec("cluster"), "scale_up", {}, catalog("pod"), gate=_gate(Verdict.BLOCK),
+                      semi_manual_approved=True)
+    assert result.reasons == ("BLOCK: readiness gate not passed (BLOCK)",)
+    assert result.exit_code == 1
+
+
+def test_emergency_stop_result_names_the_action() -> None:
+    result = evaluate(spec("cluster"), "scale_up", {}, catalog("pod"), emergency_stop="drill")
+    assert (result.line(), result.exit_code) == ("BLOCK action=scale_up", 1)
+
+
+def test_action_outside_the_catalog_is_named() -> None:
+    s = Spec("t", {"mystery": PreApproved("mystery", ())}, "cluster", "", "specify.md")
+    assert evaluate(s, "mystery", {}, catalog("pod")).reasons == ("BLOCK: action 'mystery' is not in the action catalog",)
