@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SCRATCH = ROOT / ".mutate"
 ALLOWLIST = ROOT / "tests" / "mutation_allowlist.txt"
-COPIED = ("tests", "policies", "specs", "fixtures", "deploy", "README.md")
+COPIED = ("tests", "policies", "specs", "fixtures", "deploy", ".github", "README.md")
 FAST = ["tests/rules/"]
 CLI = ["tests/test_seed_exercises.py", "tests/test_readiness_golden.py"]
 
