@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench mutate mutate-flows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ demo: $(STAMP)
 	$(BIN)/python -m bot.demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests $(wildcard bench)
+	$(BIN)/ruff check bot tests $(wildcard bench tools)
 	$(BIN)/mypy
 	PATH="$(BIN):$$PATH" $(BIN)/actionlint .github/workflows/*.yml
 	$(BIN)/zizmor --offline --no-progress --color never .github/workflows .github/actions
@@ -25,8 +25,21 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# Mutation testing (not part of `make test`): MODULES=dryrun limits it; survivors outside
+# tests/mutation_allowlist.txt fail the target. One worker: the machine is shared.
+MUTATE_STAMP := $(VENV)/.installed-mutate
+$(MUTATE_STAMP): $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,lint,mutate]'
+	touch $(MUTATE_STAMP)
+
+mutate: $(MUTATE_STAMP)
+	$(BIN)/python tools/mutate.py $(MODULES)
+
+mutate-flows: $(MUTATE_STAMP)
+	$(BIN)/python tools/mutate.py --flows $(MODULES)
+
 bench: $(STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .mutate
