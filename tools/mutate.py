@@ -33,8 +33,8 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
     "spec": ("bot/rules/spec.py", None, FAST + CLI),
     "codeowners": ("bot/rules/codeowners.py", None, FAST),
     "audit": ("bot/rules/audit.py", None, FAST + ["tests/test_audit_integrity.py"]),
-    # the backup evidence's age only (the rest of manifests.py is not a rule)
-    "manifests": ("bot/desired_state/manifests.py", "bot.desired_state.manifests.x__backup_verified*",
+    # the backup evidence's age only (the rest of workloads.py is not a rule)
+    "workloads": ("bot/desired_state/workloads.py", "bot.desired_state.workloads.x__backup_verified*",
                   FAST + ["tests/test_manifests.py"]),
     "redact": ("bot/intake/redact.py", None, FAST + ["tests/test_normalize.py"]),
 }

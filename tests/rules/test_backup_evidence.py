@@ -1,11 +1,11 @@
-"""The backup evidence's age (bot/desired_state/manifests.py): recent enough, and never in the future."""
+"""The backup evidence's age (bot/desired_state/workloads.py): recent enough, and never in the future."""
 
 from __future__ import annotations
 
 import pytest
 from conftest import ROOT
 
-from bot.desired_state.manifests import BACKUP_VERIFIED, find_workload, preconditions
+from bot.desired_state.workloads import BACKUP_VERIFIED, find_workload, preconditions
 
 DB = "deploy/appointments-db/statefulset.yaml"
 

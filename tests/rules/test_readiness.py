@@ -61,3 +61,17 @@ def test_readiness_json_round_trips() -> None:
                            "backup_verified": True, "dry_run_verified": True, "evidence": {"spec": "x"},
                            "radius_of_impact": "pod"}
     assert "radius_of_impact" not in Readiness("I", dict(FULL), 1.0, False).to_dict()
+
+
+def test_every_untrusted_change_blocks_whatever_the_total():
+    """Issue 11: a file of the incident branch that is not what the bot derives blocks, named, even at 25/25."""
+    from bot.rules.readiness import Profile, Readiness, evaluate
+
+    scores = {c: 5 for c in ("spec", "implementation", "verification", "process", "security")}
+    profile = Profile("default", 23, 20, "deployment", 1.0)
+    clean = evaluate(Readiness("HM-2026-05-17-01", scores, 1.0, False), profile)
+    assert clean.verdict == "PASS"
+    changed = Readiness("HM-2026-05-17-01", scores, 1.0, False, untrusted_changes=("incidents/x/plan.md: differs",))
+    result = evaluate(changed, profile)
+    assert (result.verdict, result.reasons) == ("BLOCK", ("untrusted change: incidents/x/plan.md: differs",))
+    assert Readiness.from_dict(changed.to_dict()) == changed

@@ -21,7 +21,7 @@ def good() -> Facts:
         event_schema_errors=[], replay_matches=True, manifest_errors=[], commits_without_trailers=[],
         pull_links_artifacts=True, audit_problems=[], audit_coverage=1.0, audit_missing=[], action_allowed=[],
         forbidden_action=False, rollback="revert", personal_data_found=[], codeowners_cover_deploy=True,
-        touches_protected=[], stateful=False, backup_verified=False,
+        touches_protected=[], stateful=False, backup_verified=False, untrusted_changes=[],
     )
 
 
