@@ -19,6 +19,7 @@ from github import Auth, Github, GithubException, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from bot.errors import ForgeError, InputError
+from bot.forge.github.errors import classify
 
 DEFAULT_API = "https://api.github.com"
 RERUN = "re-run to finish: nothing half-done is left that a re-run cannot complete"
@@ -107,19 +108,6 @@ def _number(env: Mapping[str, str], name: str, default: float, kind: type[int] |
     return value
 
 
-class ApiError(ForgeError):
-    """GitHub answered with an error status the caller may want to interpret (404, 409, 422, ...)."""
-
-    def __init__(self, text: str, status: int, message: str, details: list[str]) -> None:
-        super().__init__(text)
-        self.status = status
-        self.message = message
-        self.details = details
-
-    def mentions(self, phrase: str) -> bool:
-        return any(phrase.lower() in m.lower() for m in (self.message, *self.details))
-
-
 class MissingPermission(ForgeError):
     """The token may not do this (403 without rate-limit signs): a re-run will not help."""
 
@@ -194,8 +182,9 @@ class Api:
     def _error(self, where: str, what: str, exc: GithubException) -> ForgeError:
         data = exc.data if isinstance(exc.data, dict) else {}
         message = str(data.get("message") or exc.message or "no message")
+        errors = data.get("errors") if isinstance(data.get("errors"), list) else []
         details = [e if isinstance(e, str) else str(e.get("message") or e.get("code") or e)
-                   for e in data.get("errors") or [] if isinstance(e, str | dict)]
+                   for e in errors or [] if isinstance(e, str | dict)]
         status = exc.status
         said = message + (f" ({'; '.join(details)})" if details else "")
         if status == 401:
@@ -211,7 +200,7 @@ class Api:
                 "workflow's `permissions:` or the GitHub App's settings"))
         if status == 404 and message == "Not Found":  # GitHub hides what a token may not see behind 404s
             said += f" (does {self.settings.repository} exist, and can the token see it?)"
-        return ApiError(self._scrub(f"GitHub API: {status} {said} on {where} ({what})"), status, message, details)
+        return classify(self._scrub(f"GitHub API: {status} {said} on {where} ({what})"), status, message, errors or [])
 
     def _scrub(self, text: str) -> str:
         return text.replace(self.settings.token, "***") if self.settings.token else text

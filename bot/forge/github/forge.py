@@ -25,7 +25,8 @@ from urllib.parse import quote
 from bot.errors import ForgeError, InputError, RuleRefusal
 from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review, Sealer
 from bot.forge.github import protection
-from bot.forge.github.api import Api, ApiError, MissingPermission, Settings, installation_token
+from bot.forge.github.api import Api, MissingPermission, Settings, installation_token
+from bot.forge.github.errors import AlreadyExists, ApiError, BranchNotProtected, OwnPullRequest
 from bot.forge.github.reads import Reads
 from bot.render.report import fit_summary
 
@@ -185,11 +186,10 @@ class GitHubForge:
                    "maintainer_can_modify": False}
         try:
             data = self.api.call("POST", "/pulls", f"open the pull request of {branch}", request)
-        except ApiError as exc:
-            if exc.status == 422 and exc.mentions("already exists"):  # a racer, an earlier run, or a lost answer
-                existing = self.find_pull(branch)
-                if existing is not None and existing.state == "open":
-                    return self._complete(existing, labels, reviewers)
+        except AlreadyExists:  # a racer, an earlier run, or a lost answer
+            existing = self.find_pull(branch)
+            if existing is not None and existing.state == "open":
+                return self._complete(existing, labels, reviewers)
             raise
         number, author = int(data["number"]), str(data["user"]["login"])
         if labels:
@@ -310,11 +310,9 @@ class GitHubForge:
         body = {"commit_id": review.sha, "event": "APPROVE", "body": text}
         try:
             self.api.call("POST", f"/pulls/{number}/reviews", f"approve #{number}", body)
-        except ApiError as exc:
-            if exc.status == 422 and exc.mentions("your own pull request"):
-                raise RuleRefusal(f"approve refused by GitHub: the token belongs to the author of #{number} (the "
-                                  "bot); a code owner approves with their own token") from None
-            raise
+        except OwnPullRequest:
+            raise RuleRefusal(f"approve refused by GitHub: the token belongs to the author of #{number} (the "
+                              "bot); a code owner approves with their own token") from None
 
     # ------------------------------------------------------------------ branch protection
 
@@ -328,11 +326,8 @@ class GitHubForge:
     def protection_drift(self, policy: dict[str, Any]) -> list[str]:
         try:
             live = self.api.call("GET", self._protection_path(policy), f"read the protection of {policy['branch']}")
-        except ApiError as exc:
-            if exc.status == 404 and exc.mentions("not protected"):
-                live = None
-            else:
-                raise
+        except BranchNotProtected:
+            live = None
         return protection.drift(policy, live)
 
 

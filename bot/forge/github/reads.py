@@ -24,7 +24,8 @@ from gitdb.base import IStream
 
 from bot.errors import BotError, ForgeError, InputError
 from bot.forge.base import Commit
-from bot.forge.github.api import Api, ApiError
+from bot.forge.github.api import Api
+from bot.forge.github.errors import NotFound, ValidationFailed
 from bot.forge.local import LocalForge, parse_trailers
 
 _EXPR = re.compile(r"([0-9a-f]{40})((?:[~^][0-9]*)*)")
@@ -82,9 +83,7 @@ class Reads:
             try:
                 data = self.api.call("GET", f"/git/ref/{quote(ref)}", f"read {ref}")
                 self._heads[ref] = str(data["object"]["sha"])
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
+            except NotFound:
                 self._heads[ref] = None
         return self._heads[ref]
 
@@ -132,10 +131,8 @@ class Reads:
                 return self.local.get_commit(sha)
             try:
                 data = self.api.call("GET", f"/git/commits/{sha}", f"read commit {sha[:12]}")
-            except ApiError as exc:
-                if exc.status in (404, 422):
-                    raise InputError("commit", sha, "no such commit") from None
-                raise
+            except (NotFound, ValidationFailed):
+                raise InputError("commit", sha, "no such commit") from None
             self._learn(sha, data["tree"]["sha"], tuple(p["sha"] for p in data["parents"]))
             self._commits[sha] = Commit(sha, str(data["message"]).strip("\n"), parse_trailers(data["message"]),
                                         data["author"]["name"], utc(data["committer"]["date"]),
@@ -188,10 +185,8 @@ class Reads:
         try:
             data = self.api.call("GET", f"/git/trees/{self._trees.get(sha, sha)}", f"list the files of {sha[:12]}",
                                  params={"recursive": "1"})
-        except ApiError as exc:
-            if exc.status in (404, 422):
-                return None
-            raise
+        except (NotFound, ValidationFailed):
+            return None
         if data.get("truncated"):
             raise ForgeError(f"the tree of {sha[:12]} is too large for one GitHub listing (over 100,000 entries)")
         self._trees.setdefault(sha, str(data["sha"]))
