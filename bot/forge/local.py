@@ -14,6 +14,7 @@ import io
 import json
 import os
 import re
+import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, replace
@@ -365,20 +366,43 @@ class LocalForge:
     # ------------------------------------------------------------------ checks (git notes)
 
     def checks(self, sha: str) -> dict[str, Check]:
+        return self._checks_on(NOTES, sha)
+
+    def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check:
+        """Add the check to the commit's note as a compare-and-swap of the notes ref: `git notes add` moves
+        the ref without checking its old value, so two checks on different commits could lose one. The
+        note is written on a private copy of the ref, which then replaces the shared one only if unmoved."""
+        check = Check(name, sha, conclusion, title, summary)
+        scratch = f"refs/notes/incident-bot/scratch-{os.getpid()}-{secrets.token_hex(4)}"
         try:
-            raw = self.repo.git.notes(f"--ref={NOTES}", "show", sha)
+            for _ in range(50):
+                old = self._resolve(NOTES)
+                if old:
+                    self._update_ref(scratch, old, None)
+                current = {n: asdict(c) for n, c in self._checks_on(scratch if old else NOTES, sha).items()}
+                current[name] = asdict(check)
+                self._git("notes", f"--ref={scratch}", "add", "-f", "-F", "-", sha,
+                          stdin=json.dumps(current, indent=2, sort_keys=True), env=self._bot_env())
+                new = self._resolve(scratch)
+                assert new is not None
+                try:
+                    self._update_ref(NOTES, new, old)
+                    return check
+                except RefConflict:
+                    self._git("update-ref", "-d", scratch)
+                    continue
+            raise RefConflict(f"{NOTES}: too much contention")
+        finally:
+            if self._resolve(scratch):
+                self._git("update-ref", "-d", scratch)
+
+    def _checks_on(self, ref: str, sha: str) -> dict[str, Check]:
+        try:
+            raw = self.repo.git.notes(f"--ref={ref}", "show", sha)
         except GitCommandError:
             return {}
         data: dict[str, dict[str, Any]] = json.loads(raw)
-        return {name: Check(**c) for name, c in data.items()}
-
-    def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check:
-        check = Check(name, sha, conclusion, title, summary)
-        current = {n: asdict(c) for n, c in self.checks(sha).items()}
-        current[name] = asdict(check)
-        self._git("notes", f"--ref={NOTES}", "add", "-f", "-F", "-", sha,
-                  stdin=json.dumps(current, indent=2, sort_keys=True), env=self._bot_env())
-        return check
+        return {n: Check(**c) for n, c in data.items()}
 
 
 def parse_trailers(message: str) -> dict[str, str]:
