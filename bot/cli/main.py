@@ -112,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# An unexpected exception is a bug of ours (EX_SOFTWARE of sysexits.h), unless it is one that unusable
+# input causes (text that is not UTF-8, JSON or YAML, nesting too deep): that is exit 2, like an InputError.
+EXIT_INTERNAL = 70
+_INPUT_CAUSED = (UnicodeError, RecursionError, ValueError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -123,4 +129,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("incident-bot: interrupted")
         return 130
+    except Exception as exc:  # the last resort (pre-commit's error_handler): one line, the traceback in a log
+        return _unexpected(args, exc)
     return code
+
+
+def _unexpected(args: argparse.Namespace, exc: Exception) -> int:
+    """One line naming the command, the incident and the log file that holds the traceback."""
+    import os
+    import traceback
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    command = " ".join(str(getattr(args, a)) for a in ("command", "check", "audit_command")
+                       if getattr(args, a, None))
+    incident = getattr(args, "incident_id", None)
+    where = f"{command} {incident}" if incident else command
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    log = Path(os.environ.get("INCIDENT_BOT_LOG") or cache / "incident-bot" / "incident-bot.log")
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(f"--- {datetime.now(UTC).isoformat(timespec='seconds')} incident-bot {where}\n")
+            handle.write("".join(traceback.format_exception(exc)))
+        kept = f"the traceback is in {log}"
+    except OSError:
+        kept = "the traceback could not be written to a log"
+    input_caused = isinstance(exc, _INPUT_CAUSED) or type(exc).__module__.split(".")[0] == "yaml"
+    kind = "unusable input" if input_caused else "internal error"
+    err(f"incident-bot: {where}: {kind}: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+        f" ({kept})")
+    return 2 if input_caused else EXIT_INTERNAL
