@@ -368,3 +368,20 @@ def test_a_malformed_clock_override_is_unusable_input(cli, repo: Path, monkeypat
     monkeypatch.setenv("INCIDENT_BOT_NOW", "yesterday")
     run = cli("check", "readiness", ID, "--repo", repo)
     assert run.code == 2 and "INCIDENT_BOT_NOW" in run.err and len(run.err.splitlines()) == 1
+
+
+def test_a_manifest_turned_into_a_symlink_to_the_exact_yaml_is_an_untrusted_change(cli, repo: Path):
+    """Issue 11, finding 7: the blob of a symlink may hold the exact rendered YAML as its target; the
+    content matches, the file type does not (Argo CD would apply what the link points to)."""
+    open_seed(cli, repo)
+    path = "deploy/appointments-api/deployment.yaml"
+    blob = git(repo, "rev-parse", f"{BRANCH}:{path}").strip()
+    wt = repo.parent / "wt-symlink"
+    git(repo, "worktree", "add", "-q", str(wt), BRANCH)
+    git(wt, "update-index", "--cacheinfo", f"120000,{blob},{path}")
+    git(wt, "-c", "user.name=Mallory", "-c", "user.email=m@example.com", "commit", "-qm", "a link")
+    git(repo, "worktree", "remove", "--force", str(wt))
+    assert git(repo, "ls-tree", BRANCH, path).startswith("120000")
+    assert cli("check", "readiness", ID, "--repo", repo).code == 1
+    readiness = git(repo, "show", f"audit/{ID}:incidents/{ID}/readiness.json")
+    assert f"{path}: changed its file type (e.g. into a symlink)" in readiness

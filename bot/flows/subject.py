@@ -139,7 +139,9 @@ def diff_problems(s: Subject, head_files: dict[str, str | None], expected: dict[
     for path, status in sorted(s.changed.items()):
         if path.startswith(own):
             continue  # judged against the derivation above
-        if path not in expected:
+        if status == "T":  # a file turned into a symlink (or back): what Argo CD applies is not the text judged
+            problems.append(f"{path}: changed its file type (e.g. into a symlink), not part of {what}")
+        elif path not in expected:
             verb = {"D": "deleted", "A": "added"}.get(status, "changed")
             problems.append(f"{path}: {verb}, not part of {what}")
         elif head_files.get(path) != expected[path]:

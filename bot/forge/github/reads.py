@@ -30,7 +30,7 @@ from bot.forge.local import LocalForge, parse_trailers
 
 _EXPR = re.compile(r"([0-9a-f]{40})((?:[~^][0-9]*)*)")
 _STEP = re.compile(r"([~^])([0-9]*)")
-_STATUS = {"added": "A", "removed": "D", "modified": "M", "changed": "M", "copied": "A"}
+_STATUS = {"added": "A", "removed": "D", "modified": "M", "changed": "T", "copied": "A"}
 
 
 def blob_id(text: str) -> str:
