@@ -385,3 +385,16 @@ def test_a_manifest_turned_into_a_symlink_to_the_exact_yaml_is_an_untrusted_chan
     assert cli("check", "readiness", ID, "--repo", repo).code == 1
     readiness = git(repo, "show", f"audit/{ID}:incidents/{ID}/readiness.json")
     assert f"{path}: changed its file type (e.g. into a symlink)" in readiness
+
+
+def test_a_delivery_reusing_an_incident_key_for_another_workload_is_refused(cli, repo: Path):
+    """Issue 11, finding 7: a signed delivery carrying the incident's key with another namespace and pod
+    must not rewrite the incident's identity (and so retarget the plan at the database)."""
+    open_seed(cli, repo)
+    refs = git(repo, "for-each-ref")
+    key = "HighMemoryUsage/appointments-api/appointments-api/api-7b4"
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", incident_key=key)
+    run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "reuse.json", payload))
+    assert run.code == 1
+    assert f"incident_key {key!r} belongs to {ID} (namespace 'appointments-api')" in run.err
+    assert git(repo, "for-each-ref") == refs

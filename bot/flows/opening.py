@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config.loader import canonical_json
 from bot.config.policy import Policy
-from bot.errors import RuleRefusal
+from bot.errors import RuleRefusal, SourceConflict
 from bot.flows import trace
 from bot.flows.derive import derive
 from bot.flows.workspace import Workspace, source_name
@@ -70,9 +70,21 @@ def _find(ws: Workspace, event: dict[str, Any], branches: dict[str, str], source
         if any(held):
             return _Found(incident_id, head, all(held))
         text = ws.forge.read(head, f"{d}/event.json")
-        if text is not None and json.loads(text).get("incident_key") == event["incident_key"]:
+        known = json.loads(text) if text is not None else {}
+        if isinstance(known, dict) and known.get("incident_key") == event["incident_key"]:
+            _same_identity(incident_id, known, event)
             return _Found(incident_id, head, False)
     return None
+
+
+def _same_identity(incident_id: str, known: dict[str, Any], event: dict[str, Any]) -> None:
+    """A delivery that reuses an incident's key must describe the same workload: a key is a vendor's claim,
+    and letting it rewrite the incident's identity would retarget the plan (e.g. at the database)."""
+    for field in ("service", "namespace", "pod"):
+        if known.get(field) is not None and event.get(field) is not None and known[field] != event[field]:
+            raise SourceConflict(
+                f"incident_key {event['incident_key']!r} belongs to {incident_id} ({field} {known[field]!r}); "
+                f"this delivery says {field} {event[field]!r}: refused, nothing written")
 
 
 def _open_one(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dict[str, str]) -> Opened:
