@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 
 from bot.cli.admin_commands import cmd_protect, cmd_serve
@@ -22,8 +23,17 @@ from bot.errors import BotError
 from bot.receiver.commands import register as register_spool
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from bot.intake.arguments import add_source_arguments
+def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
+    """The whole parser. With `command_given` (the command on the command line), the alert sources' flags
+    are added only to `normalize` and `open` when one of them runs: they come from the intake registry,
+    whose import would cost every other command's start-up (bench/startup_bench.py)."""
+    sources = command_given is None or command_given in ("normalize", "open")
+
+    def add_source_arguments(p: argparse.ArgumentParser, described: bool = True) -> None:
+        if sources:
+            from bot.intake.arguments import add_source_arguments as add
+
+            add(p, described=described)
 
     parser = argparse.ArgumentParser(
         prog="incident-bot", description="Alerts in, reviewed and provable GitOps remediations out."
@@ -119,7 +129,8 @@ _INPUT_CAUSED = (UnicodeError, RecursionError, ValueError)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(next((w for w in words if not w.startswith("-")), None))
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 from collections.abc import Mapping
 from typing import Any
@@ -42,6 +40,9 @@ def verify_alertmanager(headers: dict[str, str], body: bytes, secrets: Secrets, 
             return
         raise SignatureError(source, header, "bearer token does not match")
     if scheme.lower() == "basic" and secrets.alertmanager_basic:
+        import base64
+        import binascii
+
         try:
             pair = base64.b64decode(credentials, validate=True).decode("utf-8")
         except (binascii.Error, UnicodeDecodeError):

@@ -3,8 +3,6 @@ and the relay signature (pure: no sockets, no clock)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -112,6 +110,9 @@ def lower(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def hmac_hex(key: str, message: bytes) -> str:
+    import hashlib  # here, not at import: `incident-bot readiness` loads the source registry for its parser
+    import hmac
+
     return hmac.new(_bytes(key), message, hashlib.sha256).hexdigest()
 
 
@@ -122,6 +123,8 @@ def _bytes(text: str) -> bytes:
 
 def any_equal(given: list[str], expected: list[str]) -> bool:
     """Constant-time: every pair is compared, so the time taken does not say which one matched."""
+    import hmac
+
     found = False
     for g in given:
         for e in expected:
