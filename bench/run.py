@@ -35,6 +35,8 @@ def status(figure: dict[str, Any]) -> str:
     if target is None:
         return "INFO"
     measured = figure["value"] if figure.get("target_on") == "value" else figure["ratio"]
+    if figure.get("target_at_least"):
+        return "PASS" if measured >= target else "MISS"
     return "PASS" if measured <= target else "MISS"
 
 
