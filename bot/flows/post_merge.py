@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import re
-
 from bot.errors import InputError
 from bot.flows import trace
 from bot.flows.merge import argocd_application, merge_evidence, merge_recorded
 from bot.flows.subject import subject
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStatus, AuditStep
-from bot.model.ids import INCIDENT_ID_PATTERN
-
-_INCIDENT_ID = re.compile(rf"\b({INCIDENT_ID_PATTERN})\b")
+from bot.model.ids import IN_TEXT
 
 
 def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[str, str | None]]:
@@ -22,7 +18,7 @@ def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[s
     for every incident or rollback pull request the commit merged. A sync is never claimed here: it is
     confirmed only by what Argo CD reports. Returns (incident id, Application name)."""
     info = ws.forge.get_commit(commit)
-    ids = set(_INCIDENT_ID.findall(info.message))  # merge: "from owner/incident/ID"; squash: title and trailers
+    ids = set(IN_TEXT.findall(info.message))  # merge: "from owner/incident/ID"; squash: title and trailers
     done = []
     app = argocd_application(ws)
     for incident_id in sorted(ids):

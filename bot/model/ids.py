@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 # <prefix>-<UTC date of the first firing>-<sequence>, e.g. HM-2026-05-17-01 (the schemas carry the same
-# pattern; tests/model keeps them equal).
+# pattern; tests/model/test_ids.py keeps them equal).
 INCIDENT_ID_PATTERN = r"[A-Z]{2,4}-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{2,}"
 _INCIDENT_ID = re.compile(INCIDENT_ID_PATTERN)
-# an incident branch named in a merge commit's message (GitHub: "Merge pull request #3 from o/incident/<id>")
-MERGED_BRANCH = re.compile(rf"incident/({INCIDENT_ID_PATTERN})(?![0-9])")
+# every incident id named in a text, e.g. a merge commit's message ("Merge pull request #3 from
+# o/incident/<id>"), a squash's title or its trailers
+IN_TEXT = re.compile(rf"\b({INCIDENT_ID_PATTERN})\b")
 
 
 def is_incident_id(text: object) -> bool:
