@@ -1,8 +1,9 @@
 """The ASGI app (Starlette): POST /webhook/{grafana,pagerduty,alertmanager}, /healthz, /readyz, /metrics.
 
 A delivery is answered 202 only once it is committed to the spool; the forge is never called here.
-Order per request: route, method, Content-Length, body within the deadline and the size limit, signature
-(constant time, bot.intake.webhook), "is it an alert" (400 if never usable), spool write (503 if impossible).
+Order per request: route, method, Content-Length, body within the deadline and the size limit, then within
+one of `max_concurrency` slots: signature (constant time, bot.intake.webhook), "is it an alert" (400 if never
+usable), spool write (503 if impossible).
 """
 
 from __future__ import annotations
@@ -146,9 +147,11 @@ class Receiver:
                 raise _Refused(400, "invalid Content-Length", "bad_request")
             if len(digits) > 18 or int(digits) > self.settings.max_body:  # int() of 4300+ digits raises
                 raise _Refused(413, "payload too large", "too_large")
+        # the body is read before a slot is taken: a slow client waits on the network, not in the way of the
+        # others; memory stays bounded by INCIDENT_BOT_MAX_CONNECTIONS x INCIDENT_BOT_MAX_BODY
+        body = await self._read(request)
         assert self._slots is not None
         async with self._slots:
-            body = await self._read(request)
             received_at = self.now()
             try:
                 verify(source, headers, body, self.secrets, received_at)

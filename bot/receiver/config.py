@@ -18,6 +18,7 @@ ENV_SPOOL = "INCIDENT_BOT_SPOOL"
 ENV_SPOOL_MAX_MB = "INCIDENT_BOT_SPOOL_MAX_MB"
 ENV_MAX_BODY = "INCIDENT_BOT_MAX_BODY"
 ENV_BODY_DEADLINE = "INCIDENT_BOT_BODY_DEADLINE"
+ENV_HEADER_TIMEOUT = "INCIDENT_BOT_HEADER_TIMEOUT"
 ENV_MAX_CONCURRENCY = "INCIDENT_BOT_MAX_CONCURRENCY"
 ENV_MAX_CONNECTIONS = "INCIDENT_BOT_MAX_CONNECTIONS"
 ENV_FORWARD = "INCIDENT_BOT_FORWARD"
@@ -54,8 +55,9 @@ class Settings:
     spool_max_mb: int = 512
     max_body: int = MAX_BODY
     body_deadline: float = 10.0
+    header_timeout: float = 10.0
     max_concurrency: int = 64
-    max_connections: int = 1024
+    max_connections: int = 256
     forward: str = "open"
     attempts: int = 8
     backoff: float = 2.0
@@ -105,8 +107,9 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         spool_max_mb=int(_number(env, ENV_SPOOL_MAX_MB, 512, minimum=1, integer=True)),
         max_body=max_body,
         body_deadline=_number(env, ENV_BODY_DEADLINE, 10.0, minimum=0.1, integer=False),
+        header_timeout=_number(env, ENV_HEADER_TIMEOUT, 10.0, minimum=0.1, integer=False),
         max_concurrency=int(_number(env, ENV_MAX_CONCURRENCY, 64, minimum=1, integer=True)),
-        max_connections=int(_number(env, ENV_MAX_CONNECTIONS, 1024, minimum=1, integer=True)),
+        max_connections=int(_number(env, ENV_MAX_CONNECTIONS, 256, minimum=1, integer=True)),
         forward=forward,
         attempts=int(_number(env, ENV_ATTEMPTS, 8, minimum=1, integer=True)),
         backoff=_number(env, ENV_BACKOFF, 2.0, minimum=0, integer=False),

@@ -1,6 +1,7 @@
 """Runs a Receiver on uvicorn: blocking (`run`, the CLI) or in a background thread (`running`, tests and
 benchmarks). uvicorn, because it is the reference ASGI server with a C HTTP parser (httptools) and
-event loop (uvloop), a concurrency cap, keep-alive timeouts and graceful shutdown on SIGTERM."""
+event loop (uvloop), a concurrency cap, keep-alive timeouts and graceful shutdown on SIGTERM; its protocol
+gets a deadline for the request head (bot/receiver/protocol.py), which uvicorn lacks."""
 
 from __future__ import annotations
 
@@ -15,13 +16,17 @@ import uvicorn
 from bot.errors import InputError
 from bot.intake.sources import SOURCES
 from bot.receiver.app import Receiver
+from bot.receiver.protocol import guarded_protocol
 
 
 def _config(receiver: Receiver, host: str, port: int) -> uvicorn.Config:
+    def refused(reason: str) -> None:
+        receiver.metrics.rejected.labels("-", reason).inc()
+
     return uvicorn.Config(
         receiver.app, host=host, port=port,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+        http=guarded_protocol(receiver.settings.header_timeout, refused),
         lifespan="on", access_log=False, log_level="warning", server_header=False,
         limit_concurrency=receiver.settings.max_connections, timeout_keep_alive=5,
         timeout_graceful_shutdown=10,

@@ -55,8 +55,9 @@ def test_settings_from_env():
     settings = settings_from_env({"INCIDENT_BOT_SPOOL": "/var/lib/incident-bot/spool.db",
                                   "INCIDENT_BOT_FORWARD": "dispatch", "GITHUB_REPOSITORY": "acme/gitops",
                                   "GITHUB_TOKEN": "ghs_x", "INCIDENT_BOT_FORWARD_ATTEMPTS": "5",
-                                  "INCIDENT_BOT_BODY_DEADLINE": "2.5"})
-    assert (str(settings.spool), settings.attempts, settings.body_deadline) == ("/var/lib/incident-bot/spool.db", 5, 2.5)
+                                  "INCIDENT_BOT_BODY_DEADLINE": "2.5", "INCIDENT_BOT_HEADER_TIMEOUT": "3"})
+    assert (str(settings.spool), settings.attempts, settings.body_deadline, settings.header_timeout) == (
+        "/var/lib/incident-bot/spool.db", 5, 2.5, 3.0)
     assert settings.dispatch is not None and settings.dispatch.api_url == "https://api.github.com"
     assert "ghs_x" not in repr(settings)
     assert settings_from_env({}).forward == "open"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import select
 import socket
 import time
 
@@ -22,6 +24,7 @@ from receiver_helpers import (
     pagerduty_body,
     pd_headers,
     receiver,
+    until,
 )
 
 from bot.intake.webhook import Secrets
@@ -178,16 +181,77 @@ def _raw(url: str, request: bytes, pause_after: int | None = None, wait: float =
         return sock.recv(4096)
 
 
-def test_a_slow_body_is_cut_off_at_the_deadline(tmp_path):
-    with receiver(tmp_path, body_deadline=0.5) as rx:
+def test_a_slow_body_is_cut_off_at_the_deadline_without_holding_up_the_others(tmp_path):
+    with receiver(tmp_path, body_deadline=2.0, max_concurrency=1) as rx:
+        host, port = rx.url.removeprefix("http://").split(":")
         head = (b"POST /webhook/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                b"Content-Length: 1000\r\n\r\n{")
+                b"Content-Length: 1000\r\n\r\n")
         started = time.monotonic()
-        reply = _raw(rx.url, head)  # a slow-loris: sends one byte of 1000, then nothing
-        assert reply.startswith(b"HTTP/1.1 408")
-        assert time.monotonic() - started < 5
+        reply = b""
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(head)
+            # a slow-loris body: one byte every 50 ms, never idle long, 50 s for the whole of it
+            for n in range(1000):
+                try:
+                    sock.sendall(b"{")
+                except OSError:
+                    break
+                if n == 3:  # meanwhile a real delivery takes the only slot, and is answered first
+                    assert rx.post("/webhook/pagerduty", PD_BODY, pd_headers(PD_BODY)).status_code == 202
+                    assert not select.select([sock], [], [], 0)[0]  # the slow one is still being read
+                if select.select([sock], [], [], 0.05)[0]:  # the server answered
+                    break
+            with contextlib.suppress(OSError):
+                reply = sock.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        assert time.monotonic() - started < 8  # at the deadline, not after 50 s
         assert rx.metric("incident_bot_deliveries_rejected_total", source="pagerduty", reason="slow_body") == 1
         assert rx.client.get("/healthz").status_code == 200  # and the service is still up
+
+
+def test_headers_trickled_one_byte_at_a_time_are_cut_off(tmp_path):
+    # uvicorn alone would keep this connection for ever: its keep-alive timer is reset by every byte
+    # (https://uvicorn.dev/settings/#timeouts; bot/receiver/protocol.py says where in its source)
+    with receiver(tmp_path, header_timeout=0.6) as rx:
+        host, port = rx.url.removeprefix("http://").split(":")
+        head = b"POST /webhook/pagerduty HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"
+        started = time.monotonic()
+        reply = b""
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            for byte in head:  # one byte every 50 ms: 3 s for the whole head, if it were let through
+                try:
+                    sock.sendall(bytes([byte]))
+                except OSError:  # the server closed it
+                    break
+                time.sleep(0.05)
+            with contextlib.suppress(OSError):
+                reply = sock.recv(4096)
+        assert reply.startswith(b"HTTP/1.1 408"), reply
+        assert time.monotonic() - started < 2.5
+        with socket.create_connection((host, int(port)), timeout=5) as silent:  # connects, sends nothing
+            silent.settimeout(5)
+            assert silent.recv(4096).startswith(b"HTTP/1.1 408")
+        assert rx.metric("incident_bot_deliveries_rejected_total", source="-", reason="slow_headers") == 2
+        assert pending(rx) == []
+        assert rx.post("/webhook/pagerduty", PD_BODY, pd_headers(PD_BODY)).status_code == 202
+
+
+def test_beyond_max_connections_new_requests_get_503(tmp_path):
+    # uvicorn's --limit-concurrency: "Maximum number of concurrent connections or tasks to allow, before
+    # issuing HTTP 503 responses" (https://uvicorn.dev/settings/#resource-limits)
+    with receiver(tmp_path, max_connections=3) as rx:
+        host, port = rx.url.removeprefix("http://").split(":")
+        idle = [socket.create_connection((host, int(port)), timeout=5) for _ in range(2)]
+        time.sleep(0.3)  # accepted by the server
+        try:
+            refused = rx.post("/webhook/pagerduty", PD_BODY, pd_headers(PD_BODY))
+            assert (refused.status_code, refused.headers.get("connection")) == (503, "close")
+        finally:
+            for sock in idle:
+                sock.close()
+        assert rx.metric("incident_bot_deliveries_rejected_total", source="-", reason="over_capacity") == 1
+        assert pending(rx) == []
+        assert until(lambda: rx.post("/webhook/pagerduty", PD_BODY, pd_headers(PD_BODY)).status_code == 202)
 
 
 @pytest.mark.parametrize("length,status", [("2x", 400), ("+2", 400), ("9" * 18, 413), ("9" * 40, 400)])
