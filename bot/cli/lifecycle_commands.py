@@ -64,13 +64,28 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_post_merge(args: argparse.Namespace) -> int:
-    from bot.flows.post_merge import post_merge
+    from bot.flows.post_merge import after_push
 
-    for incident_id, app in post_merge(workspace(args), args.commit, args.argocd_url):
+    recorded, refreshed = after_push(workspace(args), args.commit, args.argocd_url)
+    for incident_id, app in recorded:
         where = f" ({args.argocd_url})" if args.argocd_url else ""
         out(f"SYNC PENDING incident={incident_id} revision={args.commit[:12]} app={app or '?'}{where}: "
              "confirm the sync in Argo CD")
+    # main moved: every open incident branch follows it (one needing a human is reported, and labelled, but
+    # post-merge's own job, recording the merge, succeeded)
+    for result in refreshed:
+        out(result.line())
     return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    from bot.flows.refresh import refresh, refresh_all
+
+    ws = workspace(args)
+    results = refresh_all(ws) if args.all else [refresh(ws, args.incident_id)]
+    for result in results:
+        out(result.line())
+    return 1 if any(r.needs_human for r in results) else 0
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:

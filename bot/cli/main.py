@@ -15,6 +15,7 @@ from bot.cli.lifecycle_commands import (
     cmd_merge,
     cmd_open,
     cmd_post_merge,
+    cmd_refresh,
     cmd_replay,
     cmd_rollback,
 )
@@ -99,6 +100,11 @@ def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
     p = command("post-merge", cmd_post_merge, "after a merge to main: record the merge and the Argo CD sync")
     p.add_argument("--commit", required=True, help="the merge commit on the default branch")
     p.add_argument("--argocd-url", default="", help="link to the Argo CD application that syncs deploy/")
+
+    p = command("refresh", cmd_refresh, "rebuild open incident branches on the current main (those the bot wrote)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("incident_id", nargs="?", help="one incident")
+    which.add_argument("--all", action="store_true", help="every incident branch with an open pull request")
 
     p = command("rollback", cmd_rollback, "open a revert pull request for a merged remediation")
     p.add_argument("incident_id")

@@ -138,13 +138,25 @@ def _validated(ws: Workspace, incident_id: str, sources: dict[str, str]) -> Open
 def _commit(ws: Workspace, incident_id: str, key: str, head: str | None, phases: list[Phase]) -> str:
     base = ws.forge.head(ws.main)
     assert base is not None
-    changes = [
-        (files, f"{incident_id}: {name}\n\n{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files))
-         + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {name}\n")
-        for name, files, why in phases
-    ]
+    changes = [(files, phase_message(incident_id, key, name, files, why)) for name, files, why in phases]
     return ws.forge.commit_chain(incident_branch(incident_id), head or base, changes, create=head is None,
                                  seal=ws.sealer())
+
+
+def phases_on_main(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str]
+                   ) -> tuple[list[Phase], dict[str, Any]]:
+    """Every phase of the incident rendered afresh on the default branch (`refresh` rebuilds a branch so)."""
+    return _phases(ws, policy, incident_id, event, sources, None)
+
+
+def ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head: str) -> int:
+    """The incident's pull request with its body rendered for `head` (opened if none is open)."""
+    return _ensure_pull(ws, incident_id, summary, head, new=False)[0]
+
+
+def phase_message(incident_id: str, key: str, name: str, files: dict[str, str], why: str) -> str:
+    return (f"{incident_id}: {name}\n\n{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files))
+            + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {name}\n")
 
 
 def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.errors import InputError
 from bot.flows import trace
 from bot.flows.merge import argocd_application, merge_evidence, merge_recorded
+from bot.flows.refresh import Refreshed, refresh_all
 from bot.flows.subject import subject
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStatus, AuditStep
@@ -41,3 +42,9 @@ def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[s
                             "Argo CD (sync status and revision of the Application)"})
             done.append((incident_id, app))
     return done
+
+
+def after_push(ws: Workspace, commit: str, argocd_url: str = ""
+               ) -> tuple[list[tuple[str, str | None]], list[Refreshed]]:
+    """A push to main: what it merged is recorded, then every open incident branch is rebuilt on it."""
+    return post_merge(ws, commit, argocd_url), refresh_all(ws)

@@ -50,7 +50,7 @@ class Workspace:
     def sealer(self) -> Sealer:
         """What the bot passes to `commit_chain`: every commit it writes carries its seal."""
         key = self.forge.seal_key()
-        return lambda tree, parent, message: seal.seal(key, tree, [parent], message)
+        return lambda tree, parents, message: seal.seal(key, tree, list(parents), message)
 
     def is_sealed(self, commit: Commit) -> bool:
         """The bot wrote this commit (its author name and trailers are claims anyone can type)."""

@@ -26,8 +26,10 @@ class Commit:
     parents: tuple[str, ...] = ()
 
 
-# (tree, parent, message) -> the message to commit (the bot's seal appended; see bot/rules/seal.py)
-Sealer = Callable[[str, str, str], str]
+# (tree, parents, message) -> the message to commit (the bot's seal appended; see bot/rules/seal.py)
+Sealer = Callable[[str, Sequence[str], str], str]
+# The trailer of a forge's intermediate commit (GitHub's compare-and-swap of a rebuilt branch): never a phase
+BRIDGE_PHASE = "bridge"
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,16 @@ class Forge(Protocol):
 
     def commit_chain(
         self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
-        seal: Sealer | None = None,
+        seal: Sealer | None = None, replace: str | None = None,
     ) -> str:
         """One commit per (files, message) on top of `parent` (None deletes a file), then ONE atomic
         move (or creation) of `branch` to the last; returns it.
 
         `seal` turns each message into the committed one, knowing the commit's tree and parent.
-        Raises RefConflict if `create` and the branch exists, or if the branch no longer points at `parent`.
+        `replace`: the branch's current head, which the new chain replaces although it does not descend
+        from it (a branch rebuilt on a new base, see bot/flows/refresh.py); still a compare-and-swap.
+        Raises RefConflict if `create` and the branch exists, or if the branch no longer points at `parent`
+        (at `replace` when given).
         """
         ...
 

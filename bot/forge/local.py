@@ -204,7 +204,7 @@ class LocalForge:
 
     def commit_chain(
         self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
-        seal: Sealer | None = None,
+        seal: Sealer | None = None, replace: str | None = None,
     ) -> str:
         ref = self._ref(branch)
         new = parent
@@ -216,10 +216,11 @@ class LocalForge:
                          for path, text in sorted(files.items())]
                 self._git("update-index", "--index-info", stdin="\n".join(lines) + "\n", env=env)
                 tree = self._git("write-tree", env=env).strip()
-                text = seal(tree, new, message) if seal else message
+                text = seal(tree, [new], message) if seal else message
                 new = self._git("commit-tree", tree, "-p", new, stdin=text, env=self._bot_env()).strip()
-        self._update_ref(ref, new, None if create else parent)
-        self._sync_worktree(ref, parent if not create else None, new)
+        old = None if create else replace or parent
+        self._update_ref(ref, new, old)
+        self._sync_worktree(ref, old, new)
         return new
 
     def _sync_worktree(self, ref: str, old: str | None, new: str) -> None:

@@ -62,6 +62,7 @@ class AuditStep(StrEnum):
     VALIDATE = "validate"
     ROLLBACK = "rollback"
     SYNC = "sync"
+    REFRESH = "refresh"
 
 
 class AuditStatus(StrEnum):

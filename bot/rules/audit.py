@@ -21,6 +21,8 @@ CHAIN = (
 BEFORE_READINESS = CHAIN[:5]
 GENESIS = "0" * 64
 STATUSES = ("ok", "blocked", "refused")
+# Steps outside the causal chain: a rollback, the sync after a merge, a branch rebuilt on a new main
+EXTRA_STEPS = ("rollback", "sync", "refresh")
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class AuditEntry:
 def append(entries: list[AuditEntry], incident_id: str, step: str, status: str, at: str,
            evidence: dict[str, Any]) -> AuditEntry:
     """The next entry of the chain (not yet stored)."""
-    if step not in CHAIN and step not in ("rollback", "sync"):
+    if step not in CHAIN and step not in EXTRA_STEPS:
         raise ValueError(f"unknown audit step {step!r}")
     prev = entries[-1].hash if entries else GENESIS
     seq = entries[-1].seq + 1 if entries else 1

@@ -170,6 +170,21 @@ def test_a_commit_chain_moves_a_branch_only_from_its_current_head(bench: Bench) 
     assert f.branches("incident/") == {BRANCH: second}
 
 
+def test_a_branch_is_rebuilt_on_a_new_base_only_from_its_current_head(bench: Bench) -> None:
+    """`replace`: the new chain does not descend from the branch (a rebuild on a new main), and the move is
+    still a compare-and-swap: a commit that reached the branch meanwhile is never lost."""
+    f = bench.forge
+    old = f.commit_chain(BRANCH, bench.main, [({"a.txt": "a\n"}, "a")], create=True)
+    base = f.commit_chain("incident/HM-2026-05-18-01", bench.main, [({"b.txt": "b\n"}, "b")], create=True)
+    new = f.commit_chain(BRANCH, base, [({"a.txt": "a2\n"}, "a")], create=False, replace=old)
+    assert f.head(BRANCH) == new and [c.sha for c in f.commits(base, BRANCH)] == [new]
+    assert (f.read(BRANCH, "a.txt"), f.read(BRANCH, "b.txt")) == ("a2\n", "b\n")
+    theirs = f.commit_chain(BRANCH, new, [({"c.txt": "c\n"}, "c")], create=False)  # a push meanwhile
+    with pytest.raises(RefConflict):
+        f.commit_chain(BRANCH, base, [({"a.txt": "a3\n"}, "a")], create=False, replace=new)
+    assert f.head(BRANCH) == theirs
+
+
 def test_an_unknown_commit_is_unusable_input(bench: Bench) -> None:
     with pytest.raises(InputError, match="no such commit"):
         bench.forge.get_commit("0123456789abcdef0123456789abcdef01234567")

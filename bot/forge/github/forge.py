@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.errors import ForgeError, InputError, RuleRefusal
-from bot.forge.base import CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review, Sealer
+from bot.forge.base import BRIDGE_PHASE, CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review, Sealer
 from bot.forge.github import protection
 from bot.forge.github.api import Api, MissingPermission, Settings, installation_token
 from bot.forge.github.errors import AlreadyExists, ApiError, BranchNotProtected, OwnPullRequest
@@ -120,7 +120,7 @@ class GitHubForge:
 
     def commit_chain(
         self, branch: str, parent: str, changes: Sequence[tuple[Mapping[str, str | None], str]], *, create: bool,
-        seal: Sealer | None = None,
+        seal: Sealer | None = None, replace: str | None = None,
     ) -> str:
         tree, new = self.reads.tree_of(parent), parent
         author = {"name": self.bot_identity, "email": f"{self.bot_identity}@users.noreply.github.com"}
@@ -134,13 +134,15 @@ class GitHubForge:
             if entries:
                 tree = self.api.call("POST", "/git/trees", f"write the tree of {branch}",
                                      {"base_tree": tree, "tree": entries})["sha"]
-            text = seal(tree, new, message) if seal else message
+            text = seal(tree, [new], message) if seal else message
             body = {"message": text, "tree": tree, "parents": [new], "author": author, "committer": author}
             commit = self.api.call("POST", "/git/commits", f"write a commit on {branch}", body)["sha"]
             self.reads.wrote(commit, tree, new, dict(files))
             new = commit
         try:
-            if create:
+            if replace is not None:
+                self._replace(branch, replace, new, tree, author, seal)
+            elif create:
                 self.api.call("POST", "/git/refs", f"create {branch}", {"ref": f"refs/heads/{branch}", "sha": new})
             else:
                 self.api.call("PATCH", f"/git/refs/heads/{_quote(branch)}", f"move {branch}",
@@ -152,6 +154,22 @@ class GitHubForge:
             raise
         self.reads.moved(f"heads/{branch}", new)
         return new
+
+    def _replace(self, branch: str, old: str, new: str, tree: str, author: dict[str, str],
+                 seal: Sealer | None) -> None:
+        """Move `branch` from `old` to `new`, which does not descend from it, as a compare-and-swap. GitHub's
+        ref update has no expected-old-value (PATCH /git/refs: `force` or fast-forward only), so the move takes
+        two steps: a fast-forward to a bridge commit whose parents are `old` and `new` (refused with 422 unless
+        the branch is still `old` or behind it: a commit a person pushed meanwhile is never lost), then the
+        forced move from the bridge to `new`. A run stopped in between leaves the sealed bridge, holding `new`'s
+        tree, which the next refresh rebuilds (see BRIDGE_PHASE)."""
+        message = f"{branch}: bridge\n\nReplaces: {old}\nPhase: {BRIDGE_PHASE}\n"
+        text = seal(tree, [old, new], message) if seal else message
+        bridge = self.api.call("POST", "/git/commits", f"write a commit on {branch}", {
+            "message": text, "tree": tree, "parents": [old, new], "author": author, "committer": author})["sha"]
+        path = f"/git/refs/heads/{_quote(branch)}"
+        self.api.call("PATCH", path, f"move {branch}", {"sha": bridge, "force": False})
+        self.api.call("PATCH", path, f"move {branch}", {"sha": new, "force": True})
 
     # ------------------------------------------------------------------ pull requests
 
