@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bot.cli import main
+from bot.config.loader import load_json
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = "HM-2026-05-17-01"
@@ -66,13 +67,13 @@ def story(repo: Path) -> None:
         run("8. A code owner reviews and approves the head commit", "approve", ID, "--repo", r,
             "--reviewer", "@alice", expect=0)
         run("9. Merge: Argo CD syncs the new desired state", "merge", ID, "--repo", r, expect=0)
-        resolved = json.loads((repo / g).read_text())
+        resolved = load_json(repo / g)
         resolved["status"] = "resolved"
         resolved["alerts"][0].update(status="resolved", endsAt="2026-05-17T09:05:00Z")
         (repo / "resolved.json").write_text(json.dumps(resolved))
         run("10. The alert resolves: validation evidence closes the chain", "open", "--repo", r,
             "--grafana", "resolved.json", expect=0)
-        blocked = json.loads((repo / g).read_text())
+        blocked = load_json(repo / g)
         blocked["alerts"][0]["labels"].update(namespace="appointments-db", pod="db-0", service="appointments-db")
         blocked["alerts"][0]["startsAt"] = "2026-05-18T03:00:00Z"
         (repo / "db.json").write_text(json.dumps(blocked))

@@ -32,7 +32,25 @@ _TYPES: dict[str, Any] = {
 
 @cache
 def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+    return re.compile(whole(pattern))
+
+
+def whole(pattern: str) -> str:
+    """A schema pattern with ECMA-262's `$` (the very end) for Python's `$`, which also matches before a
+    trailing newline: `^HM-...$` must not accept `HM-2026-05-17-01\\n`."""
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        return pattern[:-1] + r"\Z"
+    return pattern
+
+
+def whole_patterns(schema: Any) -> Any:
+    """A copy of `schema` with every `pattern` rewritten by `whole` (for jsonschema's error reports)."""
+    if isinstance(schema, dict):
+        return {k: whole(v) if k == "pattern" and isinstance(v, str) else whole_patterns(v)
+                for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [whole_patterns(v) for v in schema]
+    return schema
 
 
 def _equal(a: Any, b: Any) -> bool:

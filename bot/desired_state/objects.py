@@ -10,9 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
-from bot.config.loader import yaml_error
+from bot.config.loader import parse_yaml_all
 from bot.errors import InputError
 
 KUSTOMIZATION_NAMES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
@@ -50,10 +48,7 @@ def is_manifest(path: str) -> bool:
 
 def load_all(text: str, source: str) -> list[Any]:
     """Every document of a YAML text; InputError naming `source` and the line when it is not YAML."""
-    try:
-        return list(yaml.safe_load_all(text))
-    except yaml.YAMLError as exc:
-        raise yaml_error(exc, source) from None
+    return parse_yaml_all(text, source)
 
 
 def kustomize_namespaces(files: Mapping[str, str]) -> dict[str, str]:

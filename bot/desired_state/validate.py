@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
+from bot.config.loader import parse_yaml_all
+from bot.errors import InputError
 
 KUBERNETES_VERSION = "1.37.0"
 # Kinds without a Kubernetes schema that still belong in deploy/.
@@ -26,9 +27,10 @@ def manifest_errors(files: Mapping[str, str]) -> list[str]:
         if path.rsplit("/", 1)[-1].startswith("kustomization."):
             continue
         try:
-            documents: list[Any] = [d for d in yaml.safe_load_all(text) if d is not None]
-        except yaml.YAMLError as exc:
-            problems.append(f"{path}: not YAML ({getattr(exc, 'problem', exc)})")
+            documents: list[Any] = [d for d in parse_yaml_all(text, path) if d is not None]
+        except InputError as exc:
+            problems.append(f"{exc.field}: {exc.problem}" if exc.field else exc.problem)
+            problems[-1] = f"{path}: {problems[-1]}"
             continue
         for doc in documents:
             if not isinstance(doc, dict):

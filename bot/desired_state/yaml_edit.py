@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bot.config.loader import parse_yaml
 from bot.desired_state.objects import ManifestObject, dig, load_all
 
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./-]*")
@@ -83,7 +84,7 @@ def _scalar(value: str | int) -> str:
 
 def _key(key: str) -> str:
     # Plain only when YAML reads it back as the same string (not `yes`, `null`, `1.0`, ...).
-    plain = _PLAIN_KEY.fullmatch(key) is not None and yaml.safe_load(f"{key}: 0") == {key: 0}
+    plain = _PLAIN_KEY.fullmatch(key) is not None and parse_yaml(f"{key}: 0", "key") == {key: 0}
     return key if plain else json.dumps(key)
 
 

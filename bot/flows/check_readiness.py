@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import json
-
-from bot.config.loader import canonical_json, schema_errors
+from bot.config.loader import canonical_json, parse_json, schema_errors
 from bot.desired_state import validate
+from bot.errors import InputError
 from bot.flows import trace
 from bot.flows.subject import (
     Subject,
@@ -81,7 +80,9 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
     specify = files.get(f"{d}/specify.md", "")
     tasks = Tasks.from_text(files.get(f"{d}/tasks.md"), "tasks.md")
     event_text = files.get(f"{d}/event.json", "{}")
-    event = json.loads(event_text)
+    event = parse_json(event_text, f"{d}/event.json")
+    if not isinstance(event, dict):
+        raise InputError(f"{d}/event.json", "$", f"expected an object, got {type(event).__name__}")
     sources = {p: t for p, t in files.items() if p.startswith(f"{d}/sources/")}
     replayed = renormalize(sources, policy, s.incident_id, event.get("incident_key", "")) if sources else None
     expected = expected_change(ws, s)
@@ -131,7 +132,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         forbidden_action=action is not None and action in policy.catalog.forbidden,
         rollback=policy.catalog.actions[action].rollback if action is not None and action in policy.catalog.actions
         else None,
-        personal_data_found=[p for p, t in sources.items() if redact(json.loads(t)) != json.loads(t)],
+        personal_data_found=[p for p, t in sources.items() if redact(parse_json(t, p)) != parse_json(t, p)],
         codeowners_cover_deploy=bool(deploy_owners) and f"@{ws.forge.bot_identity}" not in deploy_owners,
         touches_protected=sorted(p for p in s.changed if p.startswith(PROTECTED)),
         stateful=stateful,

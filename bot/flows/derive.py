@@ -5,14 +5,13 @@ check, never an input to a verdict."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.config.loader import canonical_json
+from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy
 from bot.desired_state import renderers, workloads
-from bot.errors import RuleRefusal
+from bot.errors import InputError, RuleRefusal
 from bot.flows.workspace import Workspace
 from bot.intake.renormalize import renormalize
 from bot.model.ids import incident_dir
@@ -82,8 +81,8 @@ def recorded(ws: Workspace, incident_id: str, ref: str) -> Derivation | None:
 
 def _claimed_key(text: str | None) -> str:
     try:
-        data = json.loads(text or "{}")
-    except ValueError:
+        data = parse_json(text or "{}", "event.json")
+    except InputError:
         return ""
     key = data.get("incident_key") if isinstance(data, dict) else None
     return key if isinstance(key, str) else ""

@@ -3,9 +3,8 @@ head SHA: both checks, a code owner's approval of that SHA, and the emergency st
 
 from __future__ import annotations
 
-import yaml
-
-from bot.errors import IllegalTransition, RuleRefusal
+from bot.config.loader import parse_yaml_all
+from bot.errors import IllegalTransition, InputError, RuleRefusal
 from bot.flows import trace
 from bot.flows.subject import Subject, snapshot, subject
 from bot.flows.workspace import Workspace
@@ -42,8 +41,8 @@ def argocd_application(ws: Workspace) -> str | None:
     """The Argo CD Application that syncs `deploy/` (deploy/argocd/application.yaml on the default branch)."""
     text = ws.forge.read(ws.main, "deploy/argocd/application.yaml")
     try:
-        docs = [d for d in yaml.safe_load_all(text or "") if isinstance(d, dict)]
-    except yaml.YAMLError:
+        docs = [d for d in parse_yaml_all(text or "", "deploy/argocd/application.yaml") if isinstance(d, dict)]
+    except InputError:
         return None
     for doc in docs:
         if doc.get("kind") == "Application" and (doc.get("spec") or {}).get("source", {}).get("path") == "deploy":

@@ -9,11 +9,10 @@ GitHub costs a fixed, small number of API requests (see bench/).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config.loader import canonical_json
+from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy
 from bot.errors import RuleRefusal, SourceConflict
 from bot.flows import trace
@@ -70,7 +69,7 @@ def _find(ws: Workspace, event: dict[str, Any], branches: dict[str, str], source
         if any(held):
             return _Found(incident_id, head, all(held))
         text = ws.forge.read(head, f"{d}/event.json")
-        known = json.loads(text) if text is not None else {}
+        known = parse_json(text, f"{d}/event.json on {branch}") if text is not None else {}
         if isinstance(known, dict) and known.get("incident_key") == event["incident_key"]:
             _same_identity(incident_id, known, event)
             return _Found(incident_id, head, False)

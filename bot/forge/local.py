@@ -17,7 +17,7 @@ import re
 import secrets
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, replace
+from dataclasses import MISSING, asdict, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from git.compat import safe_decode
 from git.exc import GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 from gitdb.base import IStream
 
+from bot.config.loader import parse_json
 from bot.errors import ForgeError, InputError
 from bot.forge.base import Check, Commit, PullRequest, RefConflict, Review, Sealer
 from bot.rules import seal as sealing
@@ -245,11 +246,11 @@ class LocalForge:
         out = self._git("for-each-ref", "--format=%(refname) %(objectname) %(contents:subject)", PULLS)
         rows = sorted(((line.split(" ", 2) + [""])[:3] for line in out.splitlines() if line),
                       key=lambda row: int(row[0].rsplit("/", 1)[1]))
-        return [self._stored_pull(self._read_at(sha, "pull.json")) for _, sha, subject in rows
+        return [self._stored_pull(self._read_at(sha, "pull.json"), f"{ref}:pull.json") for ref, sha, subject in rows
                 if (listed := _PULL_SUBJECT.fullmatch(subject)) is None or listed.group(1) == branch]
 
-    def _stored_pull(self, text: str | None) -> PullRequest:
-        data = json.loads(text or "{}")
+    def _stored_pull(self, text: str | None, source: str = f"{PULLS}*:pull.json") -> PullRequest:
+        data = stored_record(PullRequest, text or "{}", source, extra=("reviews",))
         data.pop("reviews", None)
         return PullRequest(**{**data, "labels": tuple(data.get("labels", ())),
                               "requested_reviewers": tuple(data.get("requested_reviewers", ()))})
@@ -259,8 +260,12 @@ class LocalForge:
         return replace(pull, head_sha=head or pull.head_sha)
 
     def reviews(self, number: int) -> tuple[Review, ...]:
-        data = json.loads(self.read(f"{PULLS}{number}", "pull.json") or "{}")
-        return tuple(Review(**r) for r in data.get("reviews", []))
+        source = f"{PULLS}{number}:pull.json"
+        data = parse_json(self.read(f"{PULLS}{number}", "pull.json") or "{}", source)
+        reviews = data.get("reviews", []) if isinstance(data, dict) else None
+        if not isinstance(reviews, list):
+            raise InputError(source, "$.reviews", "expected an array of reviews")
+        return tuple(Review(**stored_record(Review, r, f"{source} $.reviews[{i}]")) for i, r in enumerate(reviews))
 
     def _save_pull(self, pull: PullRequest, *, create: bool, reviews: tuple[Review, ...] | None = None) -> None:
         ref = f"{PULLS}{pull.number}"
@@ -402,8 +407,39 @@ class LocalForge:
             raw = self.repo.git.notes(f"--ref={ref}", "show", sha)
         except GitCommandError:
             return {}
-        data: dict[str, dict[str, Any]] = json.loads(raw)
-        return {n: Check(**c) for n, c in data.items()}
+        source = f"git notes --ref={ref} show {sha}"
+        data = parse_json(raw, source)
+        if not isinstance(data, dict):
+            raise InputError(source, "$", "expected an object of checks by name")
+        return {n: Check(**stored_record(Check, c, f"{source} $.{n}")) for n, c in data.items()}
+
+
+# The JSON types of the record fields (bot/forge/base.py's dataclasses), by their annotation.
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "int": (int,), "str": (str,), "str | None": (str, type(None)), "tuple[str, ...]": (list,),
+}
+
+
+def stored_record(cls: type, raw: Any, source: str, extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A pull record, review or check as stored (JSON text or an already parsed value), checked field by
+    field against the dataclass `cls`: an InputError naming `source` and the field otherwise."""
+    data = parse_json(raw, source) if isinstance(raw, str) else raw
+    if not isinstance(data, dict):
+        raise InputError(source, "$", f"expected an object, got {type(data).__name__}")
+    known = {f.name: f for f in fields(cls)}
+    for key, value in data.items():
+        if key in extra:
+            continue
+        if key not in known:
+            raise InputError(source, f"$.{key}", "unknown field")
+        kinds = _FIELD_TYPES.get(str(known[key].type), (object,))
+        strings = not isinstance(value, list) or all(isinstance(v, str) for v in value)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds) or not strings:
+            raise InputError(source, f"$.{key}", f"expected {known[key].type}, got {type(value).__name__}")
+    missing = [f.name for f in known.values() if f.default is MISSING and f.name not in data]
+    if missing:
+        raise InputError(source, f"$.{missing[0]}", "required field is missing")
+    return data
 
 
 def parse_trailers(message: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Any
 
 from bot.errors import InputError
-from bot.intake.redact import scrub_text
+from bot.intake.redact import clean_url, scrub_text
 
 IDENTITY_FIELDS = ("incident_key", "service", "namespace", "pod")
 METRIC_FIELDS = ("window_minutes", "metric_context")
@@ -20,7 +20,7 @@ _SEVERITY_ALIASES = {
     "p2": "critical", "error": "critical", "warning": "warning", "warn": "warning", "low": "warning",
     "p3": "warning", "p4": "info", "p5": "info", "info": "info", "none": "info",
 }
-_DURATION = re.compile(r"^\s*(\d+)\s*(s|m|h|d)?\s*$")
+_DURATION = re.compile(r"\s*(\d{1,9})\s*(s|m|h|d)?\s*")  # nine digits: int() stays cheap, the value sane
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -100,18 +100,30 @@ def utc(text: str, source: str, where: str) -> str:
     zone = "+00:00" if match.group(3) == "Z" else match.group(3)
     try:
         moment = datetime.fromisoformat(match.group(1) + zone)
-    except ValueError:
+        if zone != "+00:00":
+            moment = moment.astimezone(UTC)  # OverflowError past 9999-12-31 or before year 1
+    except (ValueError, OverflowError):
         raise InputError(source, where, f"not a valid date: {raw[:40]!r}") from None
-    if zone == "+00:00" and moment.year >= 1000:  # already UTC: the same digits strftime would give
+    if not 1970 <= moment.year <= 9999:  # the incident id carries the year in four digits
+        raise InputError(source, where, f"{raw[:40]!r} is not a plausible alert time (year {moment.year})")
+    if zone == "+00:00":  # already UTC: the same digits strftime would give
         return f"{match.group(1)}Z"
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def url(text: str, source: str, where: str) -> str:
+    """A link kept in a source ref, without credentials (bot.intake.redact.clean_url), or InputError."""
+    try:
+        return clean_url(text)
+    except ValueError as exc:
+        raise InputError(source, where, f"not a URL ({exc})") from None
 
 
 def minutes(text: Any) -> int | None:
     """A duration such as `10m`, `1h` or `600s` in whole minutes (a bare number is minutes), else None."""
     if not isinstance(text, str):
         return None
-    match = _DURATION.match(text)
+    match = _DURATION.fullmatch(text)
     if not match:
         return None
     amount, unit = int(match.group(1)), match.group(2) or "m"
@@ -123,7 +135,11 @@ def severity(text: Any) -> str:
 
 
 def clean(text: Any) -> str | None:
-    """A label value fit for the event: stripped and scrubbed, or None."""
+    """A label value fit for the event: scrubbed, with every run of whitespace (newlines too) one space, or
+    None. An identity value ends up in a commit subject, a trailer and a branch's files: one line each."""
     if not isinstance(text, str) or not text.strip():
         return None
-    return scrub_text(text.strip())
+    return scrub_text(text if _ONE_LINE.fullmatch(text) else " ".join(text.split()))
+
+
+_ONE_LINE = re.compile(r"\S(?:[^\s]| (?=\S))*")  # already stripped with single spaces: the usual case

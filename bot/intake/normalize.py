@@ -11,6 +11,7 @@ from bot.intake.base import Parse
 from bot.intake.correlate import correlate
 from bot.intake.event import event_of
 from bot.intake.sources import CORRELATION_ORDER, SOURCES
+from bot.model.ids import is_incident_id
 
 PARSERS: dict[str, Parse] = {  # one dict lookup per payload
     name: source.parse for name, source in SOURCES.items()}
@@ -39,4 +40,6 @@ def normalize(
         stem = event["incident_id"]
         counters[stem] = counters.get(stem, sequence - 1) + 1
         event["incident_id"] = f"{stem}-{counters[stem]:02d}"
+        if not is_incident_id(event["incident_id"]):  # e.g. a --sequence below 1 or a mangled date
+            raise InputError("normalize", "incident_id", f"{event['incident_id']!r} is not a valid incident id")
     return events

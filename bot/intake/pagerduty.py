@@ -7,9 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import InputError
-from bot.intake.alert import Alert, clean, get, severity, utc
+from bot.intake.alert import Alert, clean, get, severity, url, utc
 from bot.intake.base import AlertSource
-from bot.intake.redact import clean_url
 from bot.intake.signatures import Secrets, SignatureError, any_equal, env_values, hmac_hex
 
 PAGERDUTY_HEADER = "X-PagerDuty-Signature"
@@ -56,7 +55,7 @@ def parse_pagerduty(data: Any, source: str) -> list[Alert]:
                 "incident_id": pd_id,
                 "incident_number": number if isinstance(number, int) and not isinstance(number, bool) else None,
                 "incident_key": key if isinstance(key, str) and key else None,
-                "html_url": clean_url(html_url) if isinstance(html_url, str) else None,
+                "html_url": url(html_url, source, "$.event.data.html_url") if isinstance(html_url, str) else None,
                 "event_id": event.get("id") if isinstance(event.get("id"), str) else None,
                 "event_type": event_type,
                 "status": status,

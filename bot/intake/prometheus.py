@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from bot.errors import InputError
-from bot.intake.alert import SERVICE_LABELS, Alert, get, minutes, severity, utc
+from bot.intake.alert import SERVICE_LABELS, Alert, get, minutes, severity, url, utc
 from bot.intake.alert import clean as clean_value
-from bot.intake.redact import clean_url
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _VALUE_STRING = re.compile(r"var='(?P<var>[^']+)'[^\]]*?value=(?P<value>[-+0-9.eE]+|NaN)")
@@ -28,7 +28,7 @@ def metrics(alert: dict[str, Any]) -> dict[str, float]:
                 number = float(match.group("value"))
             except ValueError:
                 continue
-            if number == number:  # NaN never enters the event
+            if math.isfinite(number):  # NaN and infinities never enter the event (they are not JSON)
                 out[match.group("var")] = int(number) if number.is_integer() else number
     return out
 
@@ -97,7 +97,8 @@ def parse_group(data: Any, source: str, vendor: str) -> list[Alert]:
                     "status": status,
                     "starts_at": started,
                     "ends_at": ends_at,
-                    "generator_url": (urls.get(generator) or urls.setdefault(generator, clean_url(generator)))
+                    "generator_url": (urls.get(generator) or urls.setdefault(
+                        generator, url(generator, source, f"$.alerts[{i}].generatorURL")))
                     if isinstance(generator, str) and generator else None,
                     "group_key": group_key,
                 },

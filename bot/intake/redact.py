@@ -27,13 +27,12 @@ _GH_TOKEN = re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{2
 
 
 def clean_url(url: str) -> str:
-    """Drop userinfo and secret-looking query parameters; keep everything an operator needs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return REDACTED
+    """Drop userinfo and secret-looking query parameters; keep everything an operator needs.
+
+    Raises ValueError for a URL that is not one (e.g. a port out of 0-65535): the caller names the field."""
+    parts = urlsplit(url)
     netloc = parts.hostname or ""
-    if parts.port:
+    if parts.port:  # ValueError when out of range
         netloc += f":{parts.port}"
     query = [
         (k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
@@ -46,10 +45,17 @@ def clean_url(url: str) -> str:
 _MAYBE = re.compile(r"[@:_+\s]|\d{3}\)?[ -]\d{3}-\d{4}")
 
 
+def _scrubbed_url(url: str) -> str:
+    try:
+        return clean_url(url)
+    except ValueError:  # a URL-looking run of free text that is not one: nothing of it is kept
+        return REDACTED
+
+
 def scrub_text(text: str) -> str:
     if not _MAYBE.search(text):
         return text
-    text = _URL.sub(lambda m: clean_url(m.group(0)), text)
+    text = _URL.sub(lambda m: _scrubbed_url(m.group(0)), text)
     text = _GH_TOKEN.sub(REDACTED, text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     text = _EMAIL.sub(REDACTED, text)

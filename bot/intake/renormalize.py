@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from bot.config.loader import parse_json
 from bot.config.policy import Policy
 from bot.intake.normalize import normalize
 
@@ -15,7 +16,7 @@ def renormalize(sources: dict[str, str], policy: Policy, incident_id: str, incid
     by_source: dict[str, list[tuple[Any, str]]] = {}
     for path, text in sorted(sources.items()):
         name = path.rsplit("/", 1)[-1]
-        by_source.setdefault(name.split("-", 1)[0], []).append((json.loads(text), path))
+        by_source.setdefault(name.split("-", 1)[0], []).append((parse_json(text, path), path))
     # Deliveries of one source are normalized one by one and their alerts pooled per source.
     found: dict[str, Any] | None = None
     combos = _combinations(by_source)

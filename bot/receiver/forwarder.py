@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from bot.config.loader import parse_json
 from bot.errors import ForgeError
 from bot.intake.redact import scrub_text
 from bot.receiver.config import Dispatch, Settings
@@ -37,7 +38,7 @@ def open_forward(workspace: Callable[[], Any]) -> Forward:
         from bot.flows.opening import open_incidents
 
         name = f"POST /webhook/{source}"
-        results = open_incidents(workspace(), {source: (json.loads(body), name)})
+        results = open_incidents(workspace(), {source: (parse_json(body, name), name)})
         return "; ".join(r.line() for r in results)
 
     return forward
@@ -48,7 +49,8 @@ def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> Forward:
     url = f"{target.api_url}/repos/{target.repository}/dispatches"
 
     def forward(source: str, body: bytes) -> str:
-        data = json.dumps({"event_type": f"{source}-alert", "client_payload": {"payload": json.loads(body)}})
+        payload = parse_json(body, f"POST /webhook/{source}")
+        data = json.dumps({"event_type": f"{source}-alert", "client_payload": {"payload": payload}})
         headers = {"Authorization": f"Bearer {target.token}", "Accept": "application/vnd.github+json",
                    "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
                    "User-Agent": "incident-bot-receiver"}

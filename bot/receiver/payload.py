@@ -7,10 +7,9 @@ the worker forwards it, and a failure there is retried."""
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 
-from bot.config.loader import canonical_json
+from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import IncidentType, IncidentTypes
 from bot.errors import InputError
 from bot.intake.normalize import normalize
@@ -46,10 +45,11 @@ def content_hash(source: str, body: bytes) -> str:
 
 def parse(source: str, body: bytes) -> Parsed:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = parse_json(body, f"POST /webhook/{source}")
+    except InputError as exc:
         text = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-        raise Unusable(source, "not_json", f"not JSON ({type(exc).__name__})", scrub_text(text)) from None
+        raise Unusable(source, "not_json", f"{exc.field}: {exc.problem}" if exc.field else exc.problem,
+                       scrub_text(text)) from None
     try:
         events = normalize({source: (data, f"POST /webhook/{source}")}, _NO_TYPES)
     except InputError as exc:  # SourceConflict cannot happen with one source; anything else is a bug: 500

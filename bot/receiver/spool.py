@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bot.config.loader import parse_json
 from bot.errors import BotError, InputError
 
 DEDUP_SECONDS = 7 * 24 * 3600.0
@@ -200,7 +201,7 @@ class Spool:
                 "WHERE state = 'pending' AND source = ? AND group_key = ? ORDER BY id", first).fetchall()
         newest = rows[-1]
         return Batch(source=first[0], group_key=first[1], id=int(newest[0]), body=bytes(newest[1]),
-                     headers=json.loads(newest[2]), members=tuple(int(r[0]) for r in rows),
+                     headers=parse_json(newest[2], "spool headers"), members=tuple(int(r[0]) for r in rows),
                      attempts=max(int(r[3]) for r in rows), oldest_received_at=min(float(r[4]) for r in rows))
 
     def forwarded(self, batch: Batch, now: float) -> None:

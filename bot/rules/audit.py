@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.config.loader import parse_json
 from bot.errors import InputError
 
 CHAIN = (
@@ -66,12 +67,12 @@ def parse(text: str, source: str) -> list[AuditEntry]:
         if not line.strip():
             continue
         try:
-            data = json.loads(line)
+            data = parse_json(line, f"{source} line {number}")
             entries.append(AuditEntry(
                 seq=data["seq"], incident_id=data["incident_id"], step=data["step"], status=data["status"],
                 at=data["at"], evidence=data["evidence"], prev=data["prev"], hash=data["hash"],
             ))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise InputError(source, f"line {number}", f"not an audit entry ({exc.__class__.__name__})") from None
     return entries
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config.loader import FRONT_MATTER, parse_yaml, validate
+from bot.config.loader import FRONT_MATTER, parse_yaml, require_utf8, validate
 from bot.config.policy import Catalog
 from bot.errors import InputError
 
@@ -39,6 +39,7 @@ class Spec:
 
 
 def parse_spec(text: str, source: str) -> Spec:
+    require_utf8(text, source)
     match = FRONT_MATTER.match(text.replace("\r\n", "\n"))
     if not match:
         raise InputError(source, "front matter", "missing: the spec must start with a '---' YAML block")

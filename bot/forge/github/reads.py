@@ -202,13 +202,13 @@ class Reads:
             data = self.api.call("GET", f"/git/blobs/{sha}", f"read blob {sha[:12]}")
             content = str(data["content"])
             raw = base64.b64decode(content) if data.get("encoding") == "base64" else content.encode()
-            self._remember(sha, raw.decode("utf-8", errors="replace"), store=True)
+            self._remember(sha, raw.decode("utf-8", errors="surrogateescape"), store=True)
         return {b: self._texts[b] for b in blobs}
 
     def _remember(self, sha: str, text: str, *, store: bool) -> None:
         self._texts[sha] = text
         if store and self.local is not None:
-            data = text.encode("utf-8")
+            data = text.encode("utf-8", errors="surrogateescape")
             with contextlib.suppress(OSError, ValueError):  # a cache: a read-only checkout costs requests later
                 self.local.repo.odb.store(IStream("blob", len(data), io.BytesIO(data)))
 
@@ -305,7 +305,7 @@ def _cat_file(repo: Path, shas: list[str]) -> dict[str, str]:
         at = end + 1
         if len(header) == 3 and header[1] == b"blob":
             size = int(header[2])
-            found[header[0].decode()] = out[at:at + size].decode("utf-8", errors="replace")
+            found[header[0].decode()] = out[at:at + size].decode("utf-8", errors="surrogateescape")
             at += size + 1
         elif len(header) == 3:
             at += int(header[2]) + 1
