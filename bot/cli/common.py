@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import InputError
+from bot.render.escape import terminal
 
 if TYPE_CHECKING:
     from bot.flows.workspace import Workspace
@@ -29,11 +30,12 @@ def root(args: argparse.Namespace) -> Path:
 
 
 def out(text: str) -> None:
+    text = terminal(text)  # a value from an alert never moves the cursor or recolours the terminal
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def err(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(terminal(text) + "\n")
 
 
 

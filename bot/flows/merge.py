@@ -10,6 +10,7 @@ from bot.flows.subject import Subject, snapshot, subject
 from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict
 from bot.model.enums import AuditStatus, AuditStep
+from bot.render.escape import commit_message
 from bot.rules import lifecycle
 
 
@@ -27,8 +28,8 @@ def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
                      {"commit": s.head, "reasons": [str(exc)], **s.tag})
         raise
     reviewers = sorted({r.reviewer for r in snap.reviews if r.sha == s.head})
-    message = (f"Merge {incident_id}: {s.plan.action} (#{s.pull.number})\n\n"
-               f"Incident-Id: {incident_id}\nPhase: merge\nReviewed-by: " + ", ".join(reviewers) + "\n")
+    message = commit_message(f"Merge {incident_id}: {s.plan.action} (#{s.pull.number})", "",
+                             [("Incident-Id", incident_id), ("Phase", "merge"), ("Reviewed-by", ", ".join(reviewers))])
     try:
         merged = ws.forge.merge(s.pull.number, s.head, message)
     except RefConflict as exc:

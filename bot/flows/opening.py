@@ -24,7 +24,8 @@ from bot.intake.redact import redact
 from bot.intake.renormalize import renormalize
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, incident_dir
-from bot.render.report import pull_body
+from bot.render.escape import commit_message
+from bot.render.report import pull_body, pull_title
 from bot.rules import audit, codeowners
 
 Phase = tuple[str, dict[str, str], str]  # name, files, why
@@ -154,8 +155,8 @@ def ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head: 
 
 
 def phase_message(incident_id: str, key: str, name: str, files: dict[str, str], why: str) -> str:
-    return (f"{incident_id}: {name}\n\n{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files))
-            + f"\nIncident-Id: {incident_id}\nIncident-Key: {key}\nPhase: {name}\n")
+    return commit_message(f"{incident_id}: {name}", f"{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files)),
+                          [("Incident-Id", incident_id), ("Incident-Key", key), ("Phase", name)])
 
 
 def _phases(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any], sources: dict[str, str],
@@ -207,7 +208,7 @@ def _ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head:
     rules = ws.codeowners()
     bot = f"@{ws.forge.bot_identity}"
     owners = sorted({o for p in summary["changed"] for o in codeowners.owners(rules, p)} - {bot})
-    title = f"{incident_id}: {event['type']} on {event['service']}"
+    title = pull_title(incident_id, event)
     pull = None if new else ws.forge.find_pull(branch)
     if pull is None or pull.state != "open":
         return ws.forge.open_pull(branch, title, body, labels, tuple(owners)).number, True

@@ -10,6 +10,7 @@ from bot.flows import trace
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, rollback_branch
+from bot.render.escape import commit_message
 from bot.rules import lifecycle
 
 
@@ -55,9 +56,10 @@ def rollback(ws: Workspace, incident_id: str) -> int:
             raise RuleRefusal(f"rollback refused: {branch} exists and holds commits the bot did not seal"
                               f" ({', '.join(c[:12] for c in foreign) or 'none of its own'}): delete it and re-run")
     if head is None:
-        message = (f"Rollback {incident_id}: revert the deploy/ change of {merged[:12]}\n\n"
-                   + "".join(f"- {p}\n" for p in sorted(files))
-                   + f"\nIncident-Id: {incident_id}\nPhase: rollback\nReverts: {pull.merge_sha}\n")
+        message = commit_message(f"Rollback {incident_id}: revert the deploy/ change of {merged[:12]}",
+                                 "".join(f"- {p}\n" for p in sorted(files)),
+                                 [("Incident-Id", incident_id), ("Phase", "rollback"),
+                                  ("Reverts", str(pull.merge_sha))])
         head = ws.forge.commit_chain(branch, base, [(files, message)], create=True, seal=ws.sealer())
     artifacts_list = "".join(f"- [`{p}`]({ws.forge.blob_url(head, p)})\n"
                              for p in sorted(ws.incident_files(ws.main, incident_id)))

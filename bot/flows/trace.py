@@ -14,6 +14,7 @@ from typing import Any
 from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict
 from bot.model.ids import audit_branch, incident_branch, incident_dir
+from bot.render.escape import commit_message
 from bot.rules import audit
 from bot.rules.audit import AuditEntry, Verification
 
@@ -105,8 +106,8 @@ def record_many(ws: Workspace, incident_id: str, items: list[Item],
         if not new:
             return []
         files = {audit_path(incident_id): audit.serialize(written), **(extra_files or {})}
-        message = (f"audit {incident_id}: " + ", ".join(f"{e.seq} {e.step} {e.status}" for e in new) + "\n\n"
-                   f"Incident-Id: {incident_id}\n" + "".join(f"Audit-Hash: {e.hash}\n" for e in new))
+        message = commit_message(f"audit {incident_id}: " + ", ".join(f"{e.seq} {e.step} {e.status}" for e in new),
+                                 "", [("Incident-Id", incident_id), *(("Audit-Hash", e.hash) for e in new)])
         parent = head or ws.forge.head(ws.main)
         assert parent is not None
         try:

@@ -111,6 +111,19 @@ def utc(text: str, source: str, where: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def vendor_key(value: Any, source: str, where: str) -> str | None:
+    """A vendor's incident key kept exactly as sent (it must match the vendor's own), or None; one with a
+    control character (a newline that would start a commit trailer of its own) is refused."""
+    if not isinstance(value, str) or not value:
+        return None
+    if (bad := _KEY_CONTROL.search(value)) is not None:
+        raise InputError(source, where, f"control character U+{ord(bad.group(0)):04X} in an incident key")
+    return value
+
+
+_KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def url(text: str, source: str, where: str) -> str:
     """A link kept in a source ref, without credentials (bot.intake.redact.clean_url), or InputError."""
     try:

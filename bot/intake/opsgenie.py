@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.errors import InputError
-from bot.intake.alert import Alert, clean, get, severity
+from bot.intake.alert import Alert, clean, get, severity, vendor_key
 from bot.intake.base import AlertSource
 from bot.intake.signatures import AUTHORIZATION, Secrets, SignatureError, any_equal, env_values
 
@@ -52,7 +52,7 @@ def parse_opsgenie(data: Any, source: str) -> list[Alert]:
     except (OverflowError, ValueError, OSError):
         raise InputError(source, "$.alert.createdAt", "not a time in epoch milliseconds") from None
     labels = _labels(alert)
-    alias = alert.get("alias")
+    alias = vendor_key(alert.get("alias"), source, "$.alert.alias")
     priority = alert.get("priority")
     level = severity(f"p{priority}" if isinstance(priority, int) else priority)
     return [
@@ -62,7 +62,7 @@ def parse_opsgenie(data: Any, source: str) -> list[Alert]:
             started_at=started,
             alertname=clean(labels.get("alertname")),
             title=clean(alert.get("message")),
-            incident_key=alias if isinstance(alias, str) and alias else None,
+            incident_key=alias,
             service=clean(labels.get("service")),
             namespace=clean(labels.get("namespace")),
             pod=clean(labels.get("pod")),
@@ -70,7 +70,7 @@ def parse_opsgenie(data: Any, source: str) -> list[Alert]:
             ref={
                 "alert_id": alert_id,
                 "tiny_id": alert.get("tinyId") if isinstance(alert.get("tinyId"), str) else None,
-                "alias": alias if isinstance(alias, str) and alias else None,
+                "alias": alias,
                 "status": _STATUS[action],
             },
         )

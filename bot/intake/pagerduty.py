@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.errors import InputError
-from bot.intake.alert import Alert, clean, get, severity, url, utc
+from bot.intake.alert import Alert, clean, get, severity, url, utc, vendor_key
 from bot.intake.base import AlertSource
 from bot.intake.signatures import Secrets, SignatureError, any_equal, env_values, hmac_hex
 
@@ -41,20 +41,20 @@ def parse_pagerduty(data: Any, source: str) -> list[Alert]:
         level = severity(incident.get("urgency"))
     number = incident.get("number")
     html_url = incident.get("html_url")
-    key = incident.get("incident_key")
+    key = vendor_key(incident.get("incident_key"), source, "$.event.data.incident_key")
     return [
         Alert(
             source="pagerduty",
             status=status,
             started_at=started,
             title=clean(incident.get("title")),
-            incident_key=key if isinstance(key, str) and key else None,
+            incident_key=key,
             service=clean(get(data, "event.data.service.summary", source, str, required=False)),
             severity=level,
             ref={
                 "incident_id": pd_id,
                 "incident_number": number if isinstance(number, int) and not isinstance(number, bool) else None,
-                "incident_key": key if isinstance(key, str) and key else None,
+                "incident_key": key,
                 "html_url": url(html_url, source, "$.event.data.html_url") if isinstance(html_url, str) else None,
                 "event_id": event.get("id") if isinstance(event.get("id"), str) else None,
                 "event_type": event_type,

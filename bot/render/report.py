@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from bot.render.escape import md_code
 from bot.rules.audit import ChainView, mermaid, text_chain
 from bot.rules.dryrun import DryRunResult
 from bot.rules.readiness import CATEGORIES, GateResult
@@ -63,27 +64,33 @@ def chain_markdown(chain: ChainView) -> list[str]:
     return ["**Audit chain**: " + text_chain(chain), "", "```mermaid", mermaid(chain), "```"]
 
 
+def pull_title(incident_id: str, event: dict[str, Any]) -> str:
+    """The pull request's title; GitHub renders code spans in titles, so the alert's service is one."""
+    return f"{incident_id}: {event['type']} on {md_code(event['service'])}"
+
+
 def pull_body(incident_id: str, event: dict[str, Any], files: list[str], plan: dict[str, Any],
               chain: ChainView, link: Callable[[str], str] = str) -> str:
     """`link(path)`: where an artifact opens (GitHub does not rewrite relative links in a pull request's
     description, so on GitHub it is the blob at the head commit)."""
+    # Every value taken from an alert is shown as text (bot/render/escape.py): an inline code span each.
     refs = event.get("source_refs", {})
     lines = [
         f"## Incident {incident_id}", "",
-        f"- **Key**: `{event.get('incident_key')}`",
-        f"- **Where**: service `{event.get('service')}`, namespace `{event.get('namespace')}`, "
-        f"pod `{event.get('pod')}`",
-        f"- **Severity**: {event.get('severity')}; **status**: {event.get('status')}; "
+        f"- **Key**: {md_code(event.get('incident_key'))}",
+        f"- **Where**: service {md_code(event.get('service'))}, namespace {md_code(event.get('namespace'))}, "
+        f"pod {md_code(event.get('pod'))}",
+        f"- **Severity**: {md_code(event.get('severity'))}; **status**: {md_code(event.get('status'))}; "
         "**metric context**: "
-        + (", ".join(f"{k}={v}" for k, v in sorted((event.get("metric_context") or {}).items())) or "none")
-        + f" over {event.get('window_minutes')} min",
-        f"- **Planned action**: `{plan.get('action')}` (radius `{plan.get('blast_radius')}`)",
+        + (", ".join(md_code(f"{k}={v}") for k, v in sorted((event.get("metric_context") or {}).items())) or "none")
+        + f" over {md_code(event.get('window_minutes'))} min",
+        f"- **Planned action**: {md_code(plan.get('action'))} (radius {md_code(plan.get('blast_radius'))})",
         "- **Sources**: " + ", ".join(
-            f"{source} {r.get('fingerprint') or r.get('incident_id')}" for source, items in sorted(refs.items())
-            for r in items),
+            f"{md_code(source)} {md_code(r.get('fingerprint') or r.get('incident_id'))}"
+            for source, items in sorted(refs.items()) for r in items),
         "", "### Artifacts", "",
     ]
-    lines += [f"- [`{f}`]({link(f)})" for f in files]
+    lines += [f"- [{md_code(f)}]({link(f)})" for f in files]
     lines += [
         "", "### Review checklist (part 16, team code review)", "",
         "- [ ] specify.md states WHY / WHAT / constraints and names no concrete command",

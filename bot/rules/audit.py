@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.config.loader import parse_json
 from bot.errors import InputError
+from bot.render.escape import mermaid_label
 
 CHAIN = (
     "webhook_received", "incident_event_normalized", "specify", "spec_diff_created", "commit",
@@ -179,7 +180,7 @@ def mermaid(chain: ChainView) -> str:
         if before in chain.reached and after in chain.reached:
             lines.append(f"  {before} --> {after}")
         elif before in chain.reached and after == chain.broken_at:
-            label = chain.reason.replace('"', "'").replace("|", "/")[:80]
+            label = mermaid_label(chain.reason)
             lines.append(f'  {before} -.-x|"BLOCK: {label}"| {after}')
         else:
             lines.append(f"  {before} -.- {after}")
