@@ -1,6 +1,7 @@
 """Regenerates the README's Performance table (between the bench markers) from bench/results/latest.json.
 
     python -m bench.readme [--check]    # --check: exit 1 if README.md is not what latest.json renders
+    python -m bench.readme --section-from bench/results/receiver.json   # one module's rows, run alone
 """
 
 from __future__ import annotations
@@ -31,6 +32,42 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def _section_row(section: str) -> str:
+    return f"| **{_cell(section)}** | | | | | |"
+
+
+def _row(f: dict[str, Any]) -> str:
+    value = f"{_number(f['value'])} {f['unit']}" + (f" ({f['detail']})" if f.get("detail") else "")
+    if f.get("baseline") is None:
+        baseline = "-"
+    else:
+        baseline = f"{_number(f['baseline'])} {f['baseline_unit']} ({f['baseline_name']})"
+    ratio = "-" if f.get("ratio") is None else f"{f['ratio']:.2f}x"
+    return (f"| {_cell(f['name'])} | {_cell(value)} | {_cell(baseline)} | {ratio} | "
+            f"{_cell(f.get('target_text', ''))} | {f['status']} |")
+
+
+def with_section(readme: str, document: dict[str, Any]) -> str:
+    """README.md with one module's rows (a document of one section, e.g. bench/results/receiver.json from
+    `python -m bench.receiver_bench` run alone) replacing that module's rows in the table; the section's
+    title says when and how long that run was, since the table's first line is about the last `make bench`."""
+    figures = document["figures"]
+    prefix = figures[0]["section"].split(" (")[0]
+    meta = document["meta"]
+    title = f"{figures[0]['section']}; run alone {meta['date'][:10]}, {meta['elapsed_s']:.0f} s"
+    if meta.get("load_average_before") is not None:
+        title += f", load average {meta['load_average_before']:.1f} before"
+    lines = readme.split("\n")
+    starts = [i for i, ln in enumerate(lines) if ln.startswith(f"| **{_cell(prefix)}")]
+    if len(starts) != 1 or readme.count(START) != 1:
+        raise SystemExit(f"bench.readme: the table needs exactly one section starting {prefix!r}")
+    end = starts[0] + 1
+    while end < len(lines) and lines[end].startswith("| ") and not lines[end].startswith("| **"):
+        end += 1
+    block = [_section_row(title)] + [_row(f) for f in figures]
+    return "\n".join(lines[:starts[0]] + block + lines[end:])
+
+
 def render(document: dict[str, Any]) -> str:
     meta = document["meta"]
     quick = " (quick run)" if meta.get("quick") else ""
@@ -46,15 +83,8 @@ def render(document: dict[str, Any]) -> str:
     for f in document["figures"]:
         if f["section"] != section:
             section = f["section"]
-            lines.append(f"| **{_cell(section)}** | | | | | |")
-        value = f"{_number(f['value'])} {f['unit']}" + (f" ({f['detail']})" if f.get("detail") else "")
-        if f.get("baseline") is None:
-            baseline = "-"
-        else:
-            baseline = f"{_number(f['baseline'])} {f['baseline_unit']} ({f['baseline_name']})"
-        ratio = "-" if f.get("ratio") is None else f"{f['ratio']:.2f}x"
-        lines.append(f"| {_cell(f['name'])} | {_cell(value)} | {_cell(baseline)} | {ratio} | "
-                     f"{_cell(f.get('target_text', ''))} | {f['status']} |")
+            lines.append(_section_row(section))
+        lines.append(_row(f))
     note = meta.get("github_requests", "ok")
     if note != "ok":
         lines += ["", f"GitHub API request counts: {note}."]
@@ -72,7 +102,17 @@ def updated(readme: str, block: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.readme", description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    parser.add_argument("--section-from", metavar="JSON",
+                        help="replace only the rows of the section this file holds (bench/results/receiver.json)")
     args = parser.parse_args(argv)
+    if args.section_from:
+        current = README.read_text("utf-8")
+        new = with_section(current, json.loads(Path(args.section_from).read_text("utf-8")))
+        if args.check:
+            return 0 if new == current else 1
+        README.write_text(new, "utf-8")
+        print(f"README.md: the rows of {args.section_from} replaced")
+        return 0
     if not LATEST.is_file():
         raise SystemExit("bench.readme: no bench/results/latest.json; run `make bench` first")
     document = json.loads(LATEST.read_text("utf-8"))

@@ -30,11 +30,14 @@ T = TypeVar("T")
 
 
 def status(figure: dict[str, Any]) -> str:
-    """PASS/MISS against the target, which bounds the ratio (or, with `target_on: value`, the value)."""
+    """PASS/MISS against the target, which bounds the ratio (or, with `target_on: value`, the value); from
+    above, from below with `target_at_least`, or exactly with `target_exact`."""
     target = figure.get("target")
     if target is None:
         return "INFO"
     measured = figure["value"] if figure.get("target_on") == "value" else figure["ratio"]
+    if figure.get("target_exact"):
+        return "PASS" if measured == target else "MISS"
     if figure.get("target_at_least"):
         return "PASS" if measured >= target else "MISS"
     return "PASS" if measured <= target else "MISS"

@@ -168,7 +168,7 @@ class Receiver:
                                 content_hash=parsed.content_hash, group_key=parsed.group_key,
                                 headers=kept_headers(headers), body=body, received_at=received_at)
             try:
-                stored = await asyncio.wrap_future(self.writer.add(delivery))
+                stored = await self.writer.add(delivery)
             except SpoolUnavailable:
                 raise _Refused(503, "spool unavailable; retry later", "spool_unavailable",
                                "SpoolUnavailable") from None
@@ -200,7 +200,7 @@ class Receiver:
                          size=len(body), content_hash=content_hash(source, body), excerpt=err.excerpt)
         # the answer is 400 either way: the vendor must not retry a body that can never be used
         with contextlib.suppress(SpoolUnavailable):
-            await asyncio.wrap_future(self.writer.reject(entry))
+            await self.writer.reject(entry)
 
     def _log(self, request: Request, status: int, source: str, note: str) -> None:
         path = _UNPRINTABLE.sub("?", request.url.path)[:200]

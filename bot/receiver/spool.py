@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
   forwarded_at REAL,
   UNIQUE (source, webhook_id)
 );
-CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (state, next_attempt_at);
+CREATE INDEX IF NOT EXISTS deliveries_pending ON deliveries (state, received_at, id);
 CREATE INDEX IF NOT EXISTS deliveries_group ON deliveries (source, group_key, state);
 CREATE TABLE IF NOT EXISTS rejected (
   id INTEGER PRIMARY KEY,
@@ -156,17 +156,19 @@ class Spool:
                 raise SpoolUnavailable(f"spool {self.path}: {exc}") from None
 
     def _add(self, d: Delivery) -> Stored:
+        # a redelivery collides with UNIQUE content_hash or UNIQUE (source, webhook_id): nothing is written
+        # (a NULL webhook_id never collides); one statement for the common case, a new delivery
+        cursor = self._db.execute(
+            "INSERT INTO deliveries (source, webhook_id, content_hash, group_key, headers, body, received_at, "
+            "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (d.source, d.webhook_id, d.content_hash, d.group_key, json.dumps(d.headers, sort_keys=True), d.body,
+             d.received_at, d.received_at))
+        if cursor.rowcount == 1:
+            return Stored(int(cursor.lastrowid or 0), False)
         found = self._db.execute(
             "SELECT id FROM deliveries WHERE content_hash = ? OR (source = ? AND webhook_id = ?)",
             (d.content_hash, d.source, d.webhook_id)).fetchone()
-        if found is not None:
-            return Stored(int(found[0]), True)
-        cursor = self._db.execute(
-            "INSERT INTO deliveries (source, webhook_id, content_hash, group_key, headers, body, received_at, "
-            "next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (d.source, d.webhook_id, d.content_hash, d.group_key, json.dumps(d.headers, sort_keys=True), d.body,
-             d.received_at, d.received_at))
-        return Stored(int(cursor.lastrowid or 0), False)
+        return Stored(int(found[0]), True)
 
     def reject_many(self, entries: Sequence[Rejected], keep: int) -> None:
         with self._lock:

@@ -1,14 +1,17 @@
 """The spool's one writer thread: group commit. Requests queue their delivery and wait; the thread writes
-everything queued so far in one transaction (one fsync), then answers them all. Under a storm the batch
-grows, so the cost of durability per delivery falls instead of the queue growing."""
+everything queued so far in one transaction (one fsync), then answers them all with one wake-up of the
+event loop (not one per request). Under a storm the batch grows, so the cost of durability per delivery
+falls instead of the queue growing."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
+from typing import Any
 
 from bot.receiver.spool import Delivery, Rejected, Spool, Stored
 
@@ -33,15 +36,16 @@ class Writer:
         self._thread.join(timeout=10)
         self._spool.close()
 
-    def add(self, delivery: Delivery) -> Future[Stored]:
-        future: Future[Stored] = Future()
+    async def add(self, delivery: Delivery) -> Stored:
+        """Wait until the delivery is committed (or raise SpoolUnavailable)."""
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
         self._queue.put((delivery, future))
-        return future
+        return await future
 
-    def reject(self, entry: Rejected) -> Future[None]:
-        future: Future[None] = Future()
+    async def reject(self, entry: Rejected) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.put((entry, future))
-        return future
+        await future
 
     def _run(self) -> None:
         while True:
@@ -63,24 +67,37 @@ class Writer:
     def _write(self, items: list[object]) -> None:
         adds = [i for i in items if isinstance(i, tuple) and isinstance(i[0], Delivery)]
         rejects = [i for i in items if isinstance(i, tuple) and isinstance(i[0], Rejected)]
+        answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         if adds:
             try:
                 stored = self._spool.add_many([d for d, _ in adds])
             except Exception as exc:  # SpoolUnavailable and anything unexpected: every waiter learns it
                 self.healthy = False
-                for _, future in adds:
-                    future.set_exception(exc)
+                answers += [(future, None, exc) for _, future in adds]
             else:
                 self.healthy = True
-                for (_, future), result in zip(adds, stored, strict=True):
-                    future.set_result(result)
+                answers += [(future, result, None) for (_, future), result in zip(adds, stored, strict=True)]
                 self._on_commit()
         if rejects:
             try:
                 self._spool.reject_many([r for r, _ in rejects], self._keep)
             except Exception as exc:
-                for _, future in rejects:
-                    future.set_exception(exc)
+                answers += [(future, None, exc) for _, future in rejects]
             else:
-                for _, future in rejects:
-                    future.set_result(None)
+                answers += [(future, None, None) for _, future in rejects]
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any, BaseException | None]]] = {}
+        for answer in answers:
+            by_loop.setdefault(answer[0].get_loop(), []).append(answer)
+        for loop, batch in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed (shutting down): nobody waits any more
+                loop.call_soon_threadsafe(_resolve, batch)
+
+
+def _resolve(answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]]) -> None:
+    for future, result, error in answers:
+        if future.done():  # the request was cancelled (client gone): the row is committed all the same
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
