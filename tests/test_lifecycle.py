@@ -103,6 +103,16 @@ def test_audit_coverage_blocker_stops_at_readiness(cli, repo: Path):
     assert "readiness check has not succeeded on head" in cli("check", "dry-run", ID, "--repo", repo).err
 
 
+def test_the_readiness_verdict_does_not_depend_on_how_often_it_ran(cli, repo: Path):
+    """Issue 11 finding 7: the blocked run's own entry names the head; it must not "trace" the human commit."""
+    open_seed(cli, repo)
+    human_commit(repo, BRANCH, {f"incidents/{ID}/notes.md": "discussed in chat\n"})
+    runs = [cli("check", "readiness", ID, "--repo", repo) for _ in range(3)]
+    assert [r.code for r in runs] == [1, 1, 1]
+    assert len({r.out for r in runs}) == 1 and len({r.err for r in runs}) == 1
+    assert all("audit_trace_coverage=0.9" in r.err for r in runs)
+
+
 def test_stateful_without_backup_stops_at_readiness(cli, repo: Path):
     payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
     run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload))

@@ -21,6 +21,9 @@ CHAIN = (
 )
 # Steps that must be traced before the gate can score the process (seed: coverage < 1.0 blocks).
 BEFORE_READINESS = CHAIN[:5]
+# Steps whose entries stand for a commit the bot wrote (its phase commits, a rollback branch's commit).
+WRITES_COMMITS = frozenset({"webhook_received", "incident_event_normalized", "specify", "spec_diff_created",
+                            "rollback"})
 GENESIS = "0" * 64
 STATUSES = ("ok", "blocked", "refused")
 # Steps outside the causal chain: a rollback, the sync after a merge, a branch rebuilt on a new main
@@ -120,7 +123,9 @@ def coverage(entries: list[AuditEntry], branch_commits: list[str], required: tup
              ) -> tuple[float, list[str]]:
     """Share of required steps and of branch commits that the trace accounts for, with what is missing."""
     steps = {e.step for e in entries if e.status == "ok"}
-    traced = {c for e in entries for c in _commits(e.evidence)}
+    # only an entry of a step that wrote the commit accounts for it: a check's entry names the head it
+    # judged, and must not "trace" a human commit there (else a re-run would score higher than the first)
+    traced = {c for e in entries if e.step in WRITES_COMMITS and e.status == "ok" for c in _commits(e.evidence)}
     missing = [f"step {s}" for s in required if s not in steps]
     missing += [f"commit {c[:12]} has no audit entry" for c in branch_commits if c not in traced]
     total = len(required) + len(branch_commits)
