@@ -408,3 +408,46 @@ def test_a_delivery_reusing_an_incident_key_for_another_workload_is_refused(cli,
     assert run.code == 1
     assert f"incident_key {key!r} belongs to {ID} (namespace 'appointments-api')" in run.err
     assert git(repo, "for-each-ref") == refs
+
+
+REFUSE_PULL_WRITES = """#!/bin/sh
+# git's reference-transaction hook (githooks(5)): refuse to update a pull record once main has moved
+[ "$1" = prepared ] || exit 0
+while read -r old new ref; do
+  case "$ref" in
+    refs/forge/pulls/*)
+      if [ "$(git rev-parse refs/heads/main)" != "$(cat "$(git rev-parse --git-dir)/main-before")" ]; then
+        echo "pull record write blocked by the test" >&2; exit 1
+      fi;;
+  esac
+done
+exit 0
+"""
+
+
+def test_a_merge_interrupted_after_main_moved_is_finished_by_a_re_run_never_merged_twice(cli, repo: Path):
+    """Issue 11 finding 6: the pull record cannot be written once main moved (a git reference-transaction
+    hook refuses it, as a crash there would leave it); the command fails, and a re-run finishes it."""
+    open_seed(cli, repo)
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice")):
+        assert cli(*argv, "--repo", repo).code == 0
+    before = git(repo, "rev-parse", "main").strip()
+    (repo / ".git" / "main-before").write_text(before + "\n")
+    hook = repo / ".git" / "hooks" / "reference-transaction"
+    hook.write_text(REFUSE_PULL_WRITES)
+    hook.chmod(0o755)
+    first = cli("merge", ID, "--repo", repo)
+    assert first.code != 0 and "merge refused" not in first.err, first.err  # what failed, not "merge refused"
+    assert "could not" not in first.err and "hook" in first.err  # the real cause, not "contention"
+    moved = git(repo, "rev-parse", "main").strip()
+    assert moved != before
+    hook.unlink()
+    again = cli("merge", ID, "--repo", repo)
+    assert again.code == 0, again.err
+    assert git(repo, "rev-parse", "main").strip() == moved  # the same merge, not a second one
+    assert git(repo, "rev-list", "--count", "--merges", f"{before}..main").strip() == "1"
+    merges = [e for e in trace.entries(Workspace(LocalForge(repo)), ID) if e.step == "merge" and e.status == "ok"]
+    assert [e.evidence["commit"] for e in merges] == [moved]
+    assert json.loads(git(repo, "show", "refs/forge/pulls/1:pull.json"))["state"] == "merged"
+    assert cli("merge", ID, "--repo", repo).code == 0  # and once more: nothing changes
+    assert git(repo, "rev-parse", "main").strip() == moved

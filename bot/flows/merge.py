@@ -17,6 +17,10 @@ from bot.rules import lifecycle
 def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
     s = subject(ws, incident_id, rollback=rollback)
     if s.pull.state == "merged" and s.pull.merge_sha:  # a re-run after the merge whose audit entry was lost
+        if not ws.forge.is_ancestor(s.pull.merge_sha, ws.main):  # a record's claim the default branch refutes
+            raise RuleRefusal(f"merge refused: pull request #{s.pull.number} says merged as"
+                              f" {s.pull.merge_sha[:12]}, which is not on {ws.main}")
+        ws.forge.finish_merge(s.pull.number)
         if not merge_recorded(ws, incident_id, s.pull.merge_sha):
             trace.record(ws, incident_id, AuditStep.MERGE, AuditStatus.OK, merge_evidence(ws, s, s.pull.merge_sha))
         return s.pull.merge_sha

@@ -135,3 +135,8 @@ class Forge(Protocol):
     def merge(self, number: int, sha: str, message: str) -> str:
         """Merge the pull request if its head is still `sha`; return the merge commit."""
         ...
+
+    def finish_merge(self, number: int) -> None:
+        """Close the record of a merge that an interrupted run completed on the base branch (the local
+        forge's merge is three writes; GitHub's is one request, so there nothing is left to finish)."""
+        ...

@@ -16,8 +16,8 @@ import os
 import re
 import secrets
 import tempfile
-from collections.abc import Mapping, Sequence
-from dataclasses import MISSING, asdict, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, asdict, dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -117,8 +117,10 @@ class LocalForge:
     def _update_ref(self, ref: str, new: str, old: str | None) -> None:
         try:
             self.repo.git.update_ref(ref, new, old or ZERO)
-        except GitCommandError:
-            raise RefConflict(f"{ref} moved or already exists; re-read and retry") from None
+        except GitCommandError as exc:
+            if self._resolve(ref) != old:  # it moved (or exists): a race to re-read and retry
+                raise RefConflict(f"{ref} moved or already exists; re-read and retry") from None
+            raise ForgeError(f"git update-ref {ref} failed: {str(exc.stderr).strip()[:300]}") from None
 
     def _resolve(self, ref: str) -> str | None:
         try:
@@ -250,8 +252,14 @@ class LocalForge:
                 if (listed := _PULL_SUBJECT.fullmatch(subject)) is None or listed.group(1) == branch]
 
     def _stored_pull(self, text: str | None, source: str = f"{PULLS}*:pull.json") -> PullRequest:
-        data = stored_record(PullRequest, text or "{}", source, extra=("reviews",))
+        data = stored_record(PullRequest, text or "{}", source, extra=("reviews", "merging"))
         data.pop("reviews", None)
+        merging = data.pop("merging", None)
+        if not isinstance(merging, str | None):
+            raise InputError(source, "$.merging", f"expected a commit id, got {type(merging).__name__}")
+        base = data.get("base") or self.default_branch
+        if merging and data.get("state") == "open" and self.is_ancestor(merging, base):
+            data.update(state="merged", merge_sha=merging)  # an interrupted merge moved the base: it is merged
         return PullRequest(**{**data, "labels": tuple(data.get("labels", ())),
                               "requested_reviewers": tuple(data.get("requested_reviewers", ()))})
 
@@ -260,18 +268,20 @@ class LocalForge:
         return replace(pull, head_sha=head or pull.head_sha)
 
     def reviews(self, number: int) -> tuple[Review, ...]:
-        source = f"{PULLS}{number}:pull.json"
-        data = parse_json(self.read(f"{PULLS}{number}", "pull.json") or "{}", source)
-        reviews = data.get("reviews", []) if isinstance(data, dict) else None
-        if not isinstance(reviews, list):
-            raise InputError(source, "$.reviews", "expected an array of reviews")
-        return tuple(Review(**stored_record(Review, r, f"{source} $.reviews[{i}]")) for i, r in enumerate(reviews))
+        return _stored_reviews(self.read(f"{PULLS}{number}", "pull.json"), f"{PULLS}{number}:pull.json")
 
     def _save_pull(self, pull: PullRequest, *, create: bool, reviews: tuple[Review, ...] | None = None) -> None:
         ref = f"{PULLS}{pull.number}"
-        kept = reviews if reviews is not None else (() if create else self.reviews(pull.number))
-        data = {**asdict(pull), "reviews": [asdict(r) for r in kept]}
         old = None if create else self._resolve(ref)
+        kept = reviews if reviews is not None else (() if create or old is None else _Record.at(self, old).reviews)
+        self._write_pull(_Record(pull, kept), old)
+
+    def _write_pull(self, record: _Record, old: str | None) -> None:
+        """One new commit of the pull record on top of `old` (None: create), compare-and-swap."""
+        pull, ref = record.pull, f"{PULLS}{record.pull.number}"
+        data = {**asdict(pull), "reviews": [asdict(r) for r in record.reviews]}
+        if record.merging:
+            data["merging"] = record.merging
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
             env = self._bot_env(GIT_INDEX_FILE=os.path.join(tmp, "index"))
@@ -316,7 +326,7 @@ class LocalForge:
             # two racers on the same branch: the lowest number wins, the other closes itself
             winner = self.find_pull_all(branch)[0]
             if winner.number != number:
-                self._save_pull(replace(pull, state="closed"), create=False)
+                self._change_pull(number, lambda r: replace(r, pull=replace(r.pull, state="closed")), "close")
                 return winner
             return pull
         raise ForgeError(f"could not open a pull request for {branch}: too much contention")
@@ -324,49 +334,84 @@ class LocalForge:
     def find_pull_all(self, branch: str) -> list[PullRequest]:
         return [self._with_head(p) for p in self._stored_pulls(branch) if p.branch == branch and p.state != "closed"]
 
-    def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
+    def _change_pull(self, number: int, change: Callable[[_Record], _Record | None], what: str) -> _Record:
+        """Read the pull record, change it, write it back as a compare-and-swap against the commit it was
+        read from (the reviews with it: a concurrent review is never lost); re-read and retry on a race.
+        `change` returns None when there is nothing to write, and may raise to refuse."""
+        ref = f"{PULLS}{number}"
         for _ in range(20):
-            pull = self.pull(number)
-            new = replace(pull, body=pull.body if body is None else body,
-                          labels=tuple(sorted(set(pull.labels) | set(labels))))
-            if new == pull:
-                return
+            old = self._resolve(ref)
+            if old is None:
+                raise InputError("pull request", str(number), "no such pull request")
+            record = _Record.at(self, old)
+            new = change(record)
+            if new is None or new == record:
+                return record
             try:
-                self._save_pull(new, create=False)
-                return
+                self._write_pull(new, old)
+                return new
             except RefConflict:
                 continue
-        raise ForgeError(f"could not update pull request #{number}: too much contention")
+        raise ForgeError(f"could not {what} pull request #{number}: too much contention")
+
+    def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
+        def change(r: _Record) -> _Record:
+            return replace(r, pull=replace(r.pull, body=r.pull.body if body is None else body,
+                                           labels=tuple(sorted(set(r.pull.labels) | set(labels)))))
+
+        self._change_pull(number, change, "update")
 
     def add_review(self, number: int, review: Review) -> None:
-        for _ in range(20):
-            pull, reviews = self.pull(number), self.reviews(number)
-            if review in reviews:
-                return
-            try:
-                self._save_pull(pull, create=False, reviews=(*reviews, review))
-                return
-            except RefConflict:
-                continue
-        raise ForgeError(f"could not record the review on #{number}: too much contention")
+        def change(r: _Record) -> _Record | None:
+            return None if review in r.reviews else replace(r, reviews=(*r.reviews, review))
+
+        self._change_pull(number, change, "record the review on")
 
     def merge(self, number: int, sha: str, message: str) -> str:
-        pull = self.pull(number)
+        """Three writes, each a compare-and-swap, in an order a re-run finishes from any failure: the
+        intent (the merge commit, in the pull record), the move of the base branch, the closed record. A
+        re-run after a failure between the last two finds the intended commit on the base and only closes
+        the record: it never merges twice."""
+        ref = f"{PULLS}{number}"
+        if self._resolve(ref) is None:
+            raise InputError("pull request", str(number), "no such pull request")
+        record = _Record.at(self, self._resolve(ref) or "")
+        pull = record.pull
+        base = self.head(pull.base)
+        if base is None:
+            raise ForgeError(f"base branch {pull.base} does not exist")
+        if pull.state == "merged" and record.merging:
+            return self._close_merged(number, record.merging)  # an earlier run moved the base: finish it
         if pull.state != "open":
             raise ForgeError(f"pull request #{number} is {pull.state}")
         if pull.head_sha != sha:
             raise RefConflict(f"pull request #{number} head moved from {sha[:12]} to {pull.head_sha[:12]}")
-        base = self.head(pull.base)
-        if base is None:
-            raise ForgeError(f"base branch {pull.base} does not exist")
         try:
             tree = self.repo.git.merge_tree("--write-tree", base, sha).splitlines()[0]
         except GitCommandError:
             raise ForgeError(f"pull request #{number} does not merge cleanly into {pull.base}") from None
         merged = self._git("commit-tree", tree, "-p", base, "-p", sha, stdin=message, env=self._bot_env()).strip()
+
+        def intend(r: _Record) -> _Record:
+            if r.pull.state != "open" or r.pull.head_sha != sha:
+                raise RefConflict(f"pull request #{number} changed while merging ({r.pull.state},"
+                                  f" head {r.pull.head_sha[:12]})")
+            return replace(r, merging=merged)
+
+        self._change_pull(number, intend, "merge")
         self._update_ref(self._ref(pull.base), merged, base)
         self._sync_worktree(self._ref(pull.base), base, merged)
-        self._save_pull(replace(pull, state="merged", merge_sha=merged), create=False)
+        return self._close_merged(number, merged)
+
+    def finish_merge(self, number: int) -> None:
+        ref = f"{PULLS}{number}"
+        record = _Record.at(self, self._resolve(ref) or ref)
+        if record.pull.state == "merged" and record.merging:
+            self._close_merged(number, record.merging)
+
+    def _close_merged(self, number: int, merged: str) -> str:
+        self._change_pull(number, lambda r: replace(r, pull=replace(r.pull, state="merged", merge_sha=merged),
+                                                    merging=None), "close")
         return merged
 
     # ------------------------------------------------------------------ checks (git notes)
@@ -451,3 +496,30 @@ def parse_trailers(message: str) -> dict[str, str]:
         if sep and key.replace("-", "").isalnum():
             trailers[key] = value.strip()
     return trailers
+
+
+@dataclass(frozen=True)
+class _Record:
+    """A pull record as stored at one commit of its ref: the pull request, its reviews, and the merge
+    commit a merge in progress intends (written before the base branch moves)."""
+
+    pull: PullRequest
+    reviews: tuple[Review, ...] = ()
+    merging: str | None = None
+
+    @classmethod
+    def at(cls, forge: LocalForge, commit: str) -> _Record:
+        text = forge._read_at(commit, "pull.json")
+        source = f"pull record {commit[:12]}:pull.json"
+        data = parse_json(text or "{}", source)
+        merging = data.get("merging") if isinstance(data, dict) else None
+        return cls(forge._with_head(forge._stored_pull(text, source)), _stored_reviews(text, source),
+                   merging if isinstance(merging, str) else None)
+
+
+def _stored_reviews(text: str | None, source: str) -> tuple[Review, ...]:
+    data = parse_json(text or "{}", source)
+    reviews = data.get("reviews", []) if isinstance(data, dict) else None
+    if not isinstance(reviews, list):
+        raise InputError(source, "$.reviews", "expected an array of reviews")
+    return tuple(Review(**stored_record(Review, r, f"{source} $.reviews[{i}]")) for i, r in enumerate(reviews))

@@ -279,6 +279,9 @@ class GitHubForge:
             raise
         return str(data["sha"])
 
+    def finish_merge(self, number: int) -> None:
+        return None  # PUT /pulls/{n}/merge moves the base and closes the pull request in one request
+
     # ------------------------------------------------------------------ checks and reviews
 
     def record_check(self, sha: str, name: str, conclusion: str, title: str, summary: str) -> Check:
