@@ -451,3 +451,27 @@ def test_a_merge_interrupted_after_main_moved_is_finished_by_a_re_run_never_merg
     assert json.loads(git(repo, "show", "refs/forge/pulls/1:pull.json"))["state"] == "merged"
     assert cli("merge", ID, "--repo", repo).code == 0  # and once more: nothing changes
     assert git(repo, "rev-parse", "main").strip() == moved
+
+
+def test_a_second_code_owners_approval_racing_the_merge_neither_fails_it_nor_is_lost(cli, repo: Path):
+    """Issue 11 finding 6: `approve` by @bob while `merge` runs (separate processes, as two workflow jobs):
+    the merge succeeds once, the record ends merged, and Bob's review is kept."""
+    import subprocess
+    import sys
+
+    open_seed(cli, repo)
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice")):
+        assert cli(*argv, "--repo", repo).code == 0
+    before = git(repo, "rev-parse", "main").strip()
+    command = [sys.executable, "-m", "bot"]
+    racers = [subprocess.Popen([*command, *argv, "--repo", str(repo)], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+              for argv in (("merge", ID), ("approve", ID, "--reviewer", "@bob"))]
+    (merge_out, merge_err), _ = (r.communicate(timeout=120) for r in racers)
+    assert racers[0].returncode == 0, merge_err
+    assert git(repo, "rev-list", "--count", "--merges", f"{before}..main").strip() == "1"
+    record = json.loads(git(repo, "show", "refs/forge/pulls/1:pull.json"))
+    assert record["state"] == "merged" and "merging" not in record
+    # bob either approved the open pull request (his review is kept) or was refused because it was merged
+    if racers[1].returncode == 0:
+        assert "@bob" in {r["reviewer"] for r in record["reviews"]}

@@ -85,6 +85,11 @@ class Forge(Protocol):
         """Paths changed from the merge base of `base` and `head` to `head`: {path: A|M|D}."""
         ...
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether `ancestor` is `descendant` or reachable from it (then merging `descendant` into
+        `ancestor` yields exactly `descendant`'s tree)."""
+        ...
+
     def get_commit(self, sha: str) -> Commit: ...
 
     def commits(self, base: str, head: str) -> list[Commit]:

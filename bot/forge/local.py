@@ -184,6 +184,9 @@ class LocalForge:
         parts = [p for p in out.split("\0") if p]
         return {parts[i + 1]: parts[i][0] for i in range(0, len(parts) - 1, 2)}
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self._git("rev-list", "--count", f"{self._ref(descendant)}..{self._ref(ancestor)}").strip() == "0"
+
     def get_commit(self, sha: str) -> Commit:
         try:
             found = self._log("-1", self._ref(sha))

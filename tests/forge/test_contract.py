@@ -185,6 +185,18 @@ def test_a_branch_is_rebuilt_on_a_new_base_only_from_its_current_head(bench: Ben
     assert f.head(BRANCH) == theirs
 
 
+def test_ancestry_tells_a_branch_that_contains_main_from_one_that_does_not(bench: Bench) -> None:
+    """What the checks require before judging (issue 11): main's head is an ancestor of the incident head.
+    GitHub answers it in the compare's `status`: "ahead"/"identical" when the base is an ancestor
+    (https://docs.github.com/en/rest/commits/commits#compare-two-commits)."""
+    f = bench.forge
+    head = f.commit_chain(BRANCH, bench.main, [({"a.txt": "a\n"}, "a")], create=True)
+    assert f.is_ancestor("main", BRANCH) and f.is_ancestor(bench.main, head) and f.is_ancestor(head, head)
+    assert not f.is_ancestor(head, bench.main)  # behind
+    other = f.commit_chain("incident/HM-2026-05-17-02", bench.main, [({"b.txt": "b\n"}, "b")], create=True)
+    assert not f.is_ancestor(other, head) and not f.is_ancestor(head, other)  # diverged
+
+
 def test_an_unknown_commit_is_unusable_input(bench: Bench) -> None:
     with pytest.raises(InputError, match="no such commit"):
         bench.forge.get_commit("0123456789abcdef0123456789abcdef01234567")

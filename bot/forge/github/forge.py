@@ -116,6 +116,9 @@ class GitHubForge:
     def commits(self, base: str, head: str) -> list[Commit]:
         return self.reads.commits(base, head)
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.reads.is_ancestor(ancestor, descendant)
+
     # ------------------------------------------------------------------ writing commits
 
     def commit_chain(

@@ -269,6 +269,15 @@ class Reads:
                 changed[f["filename"]] = _STATUS[f["status"]]
         return changed
 
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """From the compare of `ancestor...descendant` that `changed_paths` reads too (no extra request):
+        GitHub's `status` is "ahead" or "identical" exactly when the base is an ancestor of the head
+        (https://docs.github.com/en/rest/commits/commits#compare-two-commits)."""
+        b, h = self._pair(ancestor, descendant)
+        if self.has_local(b) and self.has_local(h) and self.local is not None:
+            return self.local.is_ancestor(b, h)
+        return self._compare(b, h).get("status") in ("ahead", "identical")
+
     def commits(self, base: str, head: str) -> list[Commit]:
         b, h = self._pair(base, head)
         if self.has_local(b) and self.has_local(h) and self.local is not None:
