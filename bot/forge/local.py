@@ -276,7 +276,7 @@ class LocalForge:
     def _save_pull(self, pull: PullRequest, *, create: bool, reviews: tuple[Review, ...] | None = None) -> None:
         ref = f"{PULLS}{pull.number}"
         old = None if create else self._resolve(ref)
-        kept = reviews if reviews is not None else (() if create or old is None else _Record.at(self, old).reviews)
+        kept = reviews if reviews is not None else (() if create or old is None else _Record.at(self, ref, old).reviews)
         self._write_pull(_Record(pull, kept), old)
 
     def _write_pull(self, record: _Record, old: str | None) -> None:
@@ -346,7 +346,7 @@ class LocalForge:
             old = self._resolve(ref)
             if old is None:
                 raise InputError("pull request", str(number), "no such pull request")
-            record = _Record.at(self, old)
+            record = _Record.at(self, ref, old)
             new = change(record)
             if new is None or new == record:
                 return record
@@ -378,7 +378,7 @@ class LocalForge:
         ref = f"{PULLS}{number}"
         if self._resolve(ref) is None:
             raise InputError("pull request", str(number), "no such pull request")
-        record = _Record.at(self, self._resolve(ref) or "")
+        record = _Record.at(self, ref, self._resolve(ref) or "")
         pull = record.pull
         base = self.head(pull.base)
         if base is None:
@@ -408,7 +408,7 @@ class LocalForge:
 
     def finish_merge(self, number: int) -> None:
         ref = f"{PULLS}{number}"
-        record = _Record.at(self, self._resolve(ref) or ref)
+        record = _Record.at(self, ref, self._resolve(ref) or ref)
         if record.pull.state == "merged" and record.merging:
             self._close_merged(number, record.merging)
 
@@ -511,9 +511,9 @@ class _Record:
     merging: str | None = None
 
     @classmethod
-    def at(cls, forge: LocalForge, commit: str) -> _Record:
+    def at(cls, forge: LocalForge, ref: str, commit: str) -> _Record:
         text = forge._read_at(commit, "pull.json")
-        source = f"pull record {commit[:12]}:pull.json"
+        source = f"{ref}:pull.json"
         data = parse_json(text or "{}", source)
         merging = data.get("merging") if isinstance(data, dict) else None
         return cls(forge._with_head(forge._stored_pull(text, source)), _stored_reviews(text, source),
