@@ -69,7 +69,8 @@ def story(repo: Path) -> None:
         run("9. Merge: Argo CD syncs the new desired state", "merge", ID, "--repo", r, expect=0)
         resolved = load_json(repo / g)
         resolved["status"] = "resolved"
-        resolved["alerts"][0].update(status="resolved", endsAt="2026-05-17T09:05:00Z")
+        # it resolves after the merge (validation counts only for a resolution that follows the change)
+        resolved["alerts"][0].update(status="resolved", endsAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
         (repo / "resolved.json").write_text(json.dumps(resolved))
         run("10. The alert resolves: validation evidence closes the chain", "open", "--repo", r,
             "--grafana", "resolved.json", expect=0)

@@ -59,3 +59,63 @@ def grafana_payload(**labels: str) -> dict[str, Any]:
 def write_json(path: Path, data: Any) -> Path:
     path.write_text(json.dumps(data, indent=2))
     return path
+
+
+# ------------------------------------------------------------------ many alerts for one workload (issue 13)
+# Built from the vendors' recorded payloads (fixtures/webhook_*.json, fixtures/vendor/alertmanager_v4.json):
+# a vendor computes a fingerprint from the alert's labels, so one pod's alert keeps its fingerprint across
+# deliveries (https://prometheus.io/docs/alerting/latest/notifications/ "Alert.Fingerprint").
+
+def _fingerprint(salt: str, pod: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{salt}:{pod}".encode()).hexdigest()[:16]
+
+
+def _labels(pod: str, namespace: str, service: str, alertname: str) -> dict[str, str]:
+    return {"alertname": alertname, "namespace": namespace, "pod": pod, "service": service, "severity": "critical"}
+
+
+def grafana_group(alerts: list[tuple[str, str]], *, namespace: str = "appointments-api",
+                  service: str = "appointments-api", alertname: str = "HighMemoryUsage",
+                  ended: str = "2026-05-17T09:05:00Z") -> dict[str, Any]:
+    """A Grafana unified alerting group: one alert per (pod, firing|resolved)."""
+    payload = json.loads((FIXTURES / "webhook_grafana.json").read_text())
+    template = payload["alerts"][0]
+    payload["alerts"] = [
+        {**template, "status": status, "labels": {**template["labels"], **_labels(pod, namespace, service, alertname)},
+         "fingerprint": _fingerprint("grafana", pod), "endsAt": ended if status == "resolved" else template["endsAt"]}
+        for pod, status in alerts]
+    payload["status"] = "firing" if any(s == "firing" for _, s in alerts) else "resolved"
+    payload["commonLabels"] = {"alertname": alertname, "namespace": namespace, "service": service}
+    return payload
+
+
+def alertmanager_group(alerts: list[tuple[str, str]], *, namespace: str = "appointments-api",
+                       service: str = "appointments-api", alertname: str = "HighMemoryUsage",
+                       ended: str = "2026-05-17T09:05:00Z") -> dict[str, Any]:
+    """An Alertmanager webhook v4 group: one alert per (pod, firing|resolved)."""
+    payload = json.loads((FIXTURES / "vendor" / "alertmanager_v4.json").read_text())
+    template = payload["alerts"][0]
+    payload["alerts"] = [
+        {**template, "status": status, "labels": _labels(pod, namespace, service, alertname),
+         "startsAt": "2026-05-17T08:12:29Z", "endsAt": ended if status == "resolved" else template["endsAt"],
+         "fingerprint": _fingerprint("alertmanager", pod)}
+        for pod, status in alerts]
+    payload["status"] = "firing" if any(s == "firing" for _, s in alerts) else "resolved"
+    payload["commonLabels"] = {"alertname": alertname, "namespace": namespace, "service": service}
+    payload["groupKey"] = '{}:{alertname="' + alertname + '"}'
+    return payload
+
+
+def pagerduty_incident(pod: str, number: int, status: str = "triggered", *, service: str = "appointments-api",
+                       namespace: str = "appointments-api") -> dict[str, Any]:
+    """A PagerDuty v3 incident event whose dedup key is the derived key of the pod's alert (README)."""
+    payload = json.loads((FIXTURES / "webhook_pagerduty.json").read_text())
+    data = payload["event"]["data"]
+    data.update(id=f"Q{number:013d}", number=number, status=status,
+                incident_key=f"HighMemoryUsage/{service}/{namespace}/{pod}",
+                title=f"[FIRING:1] HighMemoryUsage {service} {pod}")
+    data["service"]["summary"] = service
+    payload["event"].update(id=f"01EVENT{number:019d}", event_type=f"incident.{status}")
+    return payload

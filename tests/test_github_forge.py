@@ -139,12 +139,13 @@ def test_seed_scenario_through_the_cli(run, server: GitHubFake) -> None:
     assert run("replay", ID).code == 0
 
 
-def test_a_duplicate_webhook_costs_three_requests_and_changes_nothing(run, server: GitHubFake) -> None:
+def test_a_duplicate_webhook_costs_four_requests_and_changes_nothing(run, server: GitHubFake) -> None:
     assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).code == 0
     head = server.ref_sha(BRANCH)
     again = run("open", "--pagerduty", PAGERDUTY, "--grafana", GRAFANA)
     assert again.out.strip() == f"DUPLICATE incident={ID} pull=#1"
-    assert len(again.requests) <= 3 and all(e.method == "GET" for e in again.requests)
+    # the branches, the incident's tree and event.json (which workload it targets), its pull request
+    assert len(again.requests) <= 4 and all(e.method == "GET" for e in again.requests)
     assert server.ref_sha(BRANCH) == head and len(server.pulls) == 1
 
 

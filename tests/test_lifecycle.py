@@ -40,7 +40,8 @@ def remediate(cli, repo: Path) -> None:
         assert cli(*argv, "--repo", repo).code == 0
 
 
-def test_seed_case_end_to_end(cli, repo: Path):
+def test_seed_case_end_to_end(cli, repo: Path, monkeypatch):
+    monkeypatch.setenv("INCIDENT_BOT_NOW", "2026-05-17T08:40:00Z")  # merged before the alert resolves (09:05)
     open_seed(cli, repo)
     # one commit per phase, each with the trailers
     log = git(repo, "log", "--reverse", "--format=%(trailers:key=Phase,valueonly)", f"main..{BRANCH}").split()
@@ -406,7 +407,8 @@ def test_a_delivery_reusing_an_incident_key_for_another_workload_is_refused(cli,
     payload = grafana_payload(namespace="appointments-db", pod="db-0", incident_key=key)
     run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "reuse.json", payload))
     assert run.code == 1
-    assert f"incident_key {key!r} belongs to {ID} (namespace 'appointments-api')" in run.err
+    assert (f"incident_key {key!r} belongs to {ID} (Deployment/appointments-api/api); this delivery resolves to "
+            "StatefulSet/appointments-db/db") in run.err
     assert git(repo, "for-each-ref") == refs
 
 

@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -600,8 +601,13 @@ def test_act_plain_token_intake_runs_readiness_then_dry_run_then_post_merge_reco
     assert f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments ({url})" in log
     assert audit_steps(act_repo)[-3:] == ["review", "merge", "sync"]
 
-    # the resolved alert, pasted by hand (workflow_dispatch), closes the incident with its evidence
-    log = act(act_repo, "workflow_dispatch", "intake.yml", ACT / "events" / "workflow_dispatch_grafana_resolved.json")
+    # the resolved alert, pasted by hand (workflow_dispatch), closes the incident with its evidence; it ends
+    # after the merge (validation counts only for a resolution that follows the merged change, issue 13)
+    event = json.loads((ACT / "events" / "workflow_dispatch_grafana_resolved.json").read_text("utf-8"))
+    ended = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    event["inputs"]["payload"] = event["inputs"]["payload"].replace("2026-05-17T09:02:30Z", ended)
+    (tmp_path / "resolved.json").write_text(json.dumps(event), "utf-8")
+    log = act(act_repo, "workflow_dispatch", "intake.yml", tmp_path / "resolved.json")
     assert finished(log) == INTAKE_JOBS  # nothing new to judge
     assert f"VALIDATED incident={ID} pull=#1" in log
     assert audit_steps(act_repo)[-1] == "validate"

@@ -64,9 +64,11 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 
 def cmd_post_merge(args: argparse.Namespace) -> int:
+    from bot.flows.opening import release
     from bot.flows.post_merge import after_push
 
-    recorded, refreshed = after_push(workspace(args), args.commit, args.argocd_url)
+    ws = workspace(args)
+    recorded, refreshed = after_push(ws, args.commit, args.argocd_url)
     for incident_id, app in recorded:
         where = f" ({args.argocd_url})" if args.argocd_url else ""
         out(f"SYNC PENDING incident={incident_id} revision={args.commit[:12]} app={app or '?'}{where}: "
@@ -75,6 +77,9 @@ def cmd_post_merge(args: argparse.Namespace) -> int:
     # post-merge's own job, recording the merge, succeeded)
     for result in refreshed:
         out(result.line())
+    for incident_id, _ in recorded:  # a merged incident no longer holds its workload's lock
+        for opened in release(ws, incident_id):
+            out(opened.line())
     return 0
 
 

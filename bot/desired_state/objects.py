@@ -5,6 +5,7 @@ Input is `{path: yaml_text}` for the files under deploy/ (the caller reads the d
 
 from __future__ import annotations
 
+import copy
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -46,9 +47,20 @@ def is_manifest(path: str) -> bool:
     return path.endswith((".yaml", ".yml")) and not is_kustomization(path)
 
 
+# text -> its documents: `open` reads main's deploy/ several times per alert (targets, preconditions,
+# rendering), and the pure-Python parser costs ~10 ms a manifest; callers get a copy, never the cached one.
+_PARSED: dict[str, list[Any]] = {}
+_PARSED_MAX = 512
+
+
 def load_all(text: str, source: str) -> list[Any]:
     """Every document of a YAML text; InputError naming `source` and the line when it is not YAML."""
-    return parse_yaml_all(text, source)
+    if text not in _PARSED:
+        docs = parse_yaml_all(text, source)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[text] = docs
+    return copy.deepcopy(_PARSED[text])
 
 
 def kustomize_namespaces(files: Mapping[str, str]) -> dict[str, str]:

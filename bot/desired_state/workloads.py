@@ -7,7 +7,7 @@ reads a file, runs a command or talks to a forge.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -58,6 +58,30 @@ def find_workload(
     workload matches: the bot never guesses which workload to change.
     """
     objects = read_objects(files)
+    return _workload(objects, _owner(objects, namespace, pod, service))
+
+
+def targets(files: Mapping[str, str]) -> Callable[[str | None, str | None, str | None], str | None]:
+    """The remediation target of an alert's (namespace, pod, service): `Kind/namespace/name` of the one
+    workload `find_workload` picks, or None when none (or several) match. `files` is parsed once."""
+    objects = read_objects(files)
+    seen: dict[tuple[str | None, str | None, str | None], str | None] = {}
+
+    def target(namespace: str | None, pod: str | None, service: str | None) -> str | None:
+        key = (namespace, pod, service)
+        if key not in seen:
+            try:
+                o = _owner(objects, namespace, pod, service)
+                seen[key] = f"{o.kind}/{o.namespace}/{o.name}"
+            except RuleRefusal:
+                seen[key] = None
+        return seen[key]
+
+    return target
+
+
+def _owner(objects: list[ManifestObject], namespace: str | None, pod: str | None, service: str | None
+           ) -> ManifestObject:
     candidates = [
         o for o in objects if o.kind in WORKLOAD_KINDS and (namespace is None or o.namespace == namespace)
     ]
@@ -75,7 +99,7 @@ def find_workload(
     if len(matches) > 1:
         listed = ", ".join(f"{o.kind}/{o.name} ({o.path})" for o in matches)
         raise RuleRefusal(f"{what} in {where} is ambiguous: it matches {listed}")
-    return _workload(objects, matches[0])
+    return matches[0]
 
 
 def workload_named(files: Mapping[str, str], kind: str, name: str, namespace: str) -> Workload:

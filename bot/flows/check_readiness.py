@@ -7,6 +7,7 @@ from bot.config.loader import canonical_json, parse_json, schema_errors
 from bot.desired_state import validate
 from bot.errors import InputError
 from bot.flows import trace
+from bot.flows.derive import renormalized
 from bot.flows.subject import (
     Subject,
     diff_problems,
@@ -18,7 +19,6 @@ from bot.flows.subject import (
 )
 from bot.flows.workspace import Workspace
 from bot.intake.redact import redact
-from bot.intake.renormalize import renormalize
 from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_dir
 from bot.model.values import Tasks
@@ -84,7 +84,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
     if not isinstance(event, dict):
         raise InputError(f"{d}/event.json", "$", f"expected an object, got {type(event).__name__}")
     sources = {p: t for p, t in files.items() if p.startswith(f"{d}/sources/")}
-    replayed = renormalize(sources, policy, s.incident_id, event.get("incident_key", "")) if sources else None
+    replayed = renormalized(ws, sources, s.incident_id, event.get("incident_key", "")) if sources else None
     expected = expected_change(ws, s)
     at_head = head_files(ws, s)
     commits = ws.forge.commits(ws.main, s.head)

@@ -13,7 +13,7 @@ from bot.config.policy import Policy
 from bot.desired_state import renderers, workloads
 from bot.errors import InputError, RuleRefusal
 from bot.flows.workspace import Workspace
-from bot.intake.renormalize import renormalize
+from bot.intake.renormalize import Target, renormalize
 from bot.model.ids import incident_dir
 from bot.model.values import Plan
 from bot.render import artifacts
@@ -63,6 +63,21 @@ def derive(ws: Workspace, policy: Policy, incident_id: str, event: dict[str, Any
     return Derivation(event, files, rendered, Plan.from_text(plan_text, f"{d}/plan.md"), plan_text, workload)
 
 
+def target(ws: Workspace) -> Target:
+    """An event's remediation target (`Kind/namespace/name`) through the default branch's deploy/, None when
+    no single workload owns it: what makes alerts of different pods one incident."""
+    if "target" not in ws._cache:
+        of = workloads.targets(ws.deploy())
+        ws._cache["target"] = lambda event: of(event.get("namespace"), event.get("pod"), event.get("service"))
+    found: Target = ws._cache["target"]
+    return found
+
+
+def renormalized(ws: Workspace, sources: dict[str, str], incident_id: str, key: str) -> dict[str, Any] | None:
+    """The incident's event from its recorded sources, its alerts joined by main's remediation targets."""
+    return renormalize(sources, ws.policy(), incident_id, key, target(ws))
+
+
 def recorded(ws: Workspace, incident_id: str, ref: str) -> Derivation | None:
     """The derivation from the sources recorded at `ref` (None when they give no event of a known type).
 
@@ -73,7 +88,7 @@ def recorded(ws: Workspace, incident_id: str, ref: str) -> Derivation | None:
     sources = {p: t for p, t in files.items() if p.startswith(f"{d}/sources/")}
     key = _claimed_key(files.get(f"{d}/event.json"))
     policy = ws.policy()
-    event = renormalize(sources, policy, incident_id, key) if sources and key else None
+    event = renormalized(ws, sources, incident_id, key) if sources and key else None
     if event is None or event.get("type") not in policy.incident_types.types:
         return None
     return derive(ws, policy, incident_id, event)

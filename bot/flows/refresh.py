@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 from bot.errors import InputError, RuleRefusal
 from bot.flows import trace
+from bot.flows.derive import renormalized
 from bot.flows.opening import ensure_pull, phase_message, phases_on_main
 from bot.flows.workspace import Workspace
 from bot.forge.base import BRIDGE_PHASE, Commit, PullRequest, RefConflict
-from bot.intake.renormalize import renormalize
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, incident_dir, is_incident_id
 
@@ -89,7 +89,7 @@ def _rebuild(ws: Workspace, incident_id: str, head: str, base: str, key: str) ->
     files = ws.incident_files(head, incident_id)
     sources = {p.removeprefix(f"{d}/sources/"): t for p, t in files.items() if p.startswith(f"{d}/sources/")}
     policy = ws.policy()
-    event = renormalize({f"{d}/sources/{n}": t for n, t in sources.items()}, policy, incident_id, key) if key else None
+    event = renormalized(ws, {f"{d}/sources/{n}": t for n, t in sources.items()}, incident_id, key) if key else None
     if event is None:
         raise RuleRefusal(f"refresh {incident_id}: the recorded sources give no incident of key {key!r}")
     phases, summary = phases_on_main(ws, policy, incident_id, event, sources)

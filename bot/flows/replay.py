@@ -8,9 +8,9 @@ from bot.errors import InputError
 from bot.flows import trace
 from bot.flows.check_dry_run import evaluate_dry_run
 from bot.flows.check_readiness import evaluate_readiness
+from bot.flows.derive import renormalized
 from bot.flows.subject import subject
 from bot.flows.workspace import Workspace
-from bot.intake.renormalize import renormalize
 from bot.model.ids import incident_dir
 
 
@@ -29,7 +29,7 @@ def replay(ws: Workspace, incident_id: str) -> list[str]:
             files = ws.forge.tree(commit, f"{d}/sources/")
             recorded = ws.forge.read(commit, f"{d}/event.json")
             key = (ws.event(commit, incident_id) if recorded else {}).get("incident_key", "")
-            again = renormalize(files, ws.policy(), incident_id, key)
+            again = renormalized(ws, files, incident_id, key)
             if again is None or canonical_json(again) != recorded:
                 problems.append(f"{label}: re-normalizing the recorded sources does not give event.json")
         elif entry.step in ("readiness", "dry_run") and isinstance(entry.evidence.get("base"), str):

@@ -83,7 +83,19 @@ def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = Non
         approves_action=approves_action,
         **(_traced(ws, s) if "trace" in need else {}),
         main_head=ws.forge.head(ws.main) if "main" in need else None,
+        resolved_unremediated_at=_resolved_unremediated(ws, s) if "resolution" in need else None,
     )
+
+
+def _resolved_unremediated(ws: Workspace, s: Subject) -> str | None:
+    """When the trace recorded that the incident's alerts resolved before any remediation (None: never)."""
+    from bot.flows import trace
+
+    if s.rollback_of:
+        return None
+    found = [e.at for e in trace.entries(ws, s.incident_id)
+             if e.step == AuditStep.RESOLVED_UNREMEDIATED and e.status == AuditStatus.OK]
+    return found[0] if found else None
 
 
 def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:

@@ -255,8 +255,9 @@ class LocalForge:
                 if (listed := _PULL_SUBJECT.fullmatch(subject)) is None or listed.group(1) == branch]
 
     def _stored_pull(self, text: str | None, source: str = f"{PULLS}*:pull.json") -> PullRequest:
-        data = stored_record(PullRequest, text or "{}", source, extra=("reviews", "merging"))
+        data = stored_record(PullRequest, text or "{}", source, extra=("reviews", "merging", "comments"))
         data.pop("reviews", None)
+        data.pop("comments", None)
         merging = data.pop("merging", None)
         if not isinstance(merging, str | None):
             raise InputError(source, "$.merging", f"expected a commit id, got {type(merging).__name__}")
@@ -276,8 +277,9 @@ class LocalForge:
     def _save_pull(self, pull: PullRequest, *, create: bool, reviews: tuple[Review, ...] | None = None) -> None:
         ref = f"{PULLS}{pull.number}"
         old = None if create else self._resolve(ref)
-        kept = reviews if reviews is not None else (() if create or old is None else _Record.at(self, ref, old).reviews)
-        self._write_pull(_Record(pull, kept), old)
+        stored = None if create or old is None else _Record.at(self, ref, old)
+        kept = reviews if reviews is not None else (stored.reviews if stored else ())
+        self._write_pull(_Record(pull, kept, comments=stored.comments if stored else ()), old)
 
     def _write_pull(self, record: _Record, old: str | None) -> None:
         """One new commit of the pull record on top of `old` (None: create), compare-and-swap."""
@@ -285,6 +287,8 @@ class LocalForge:
         data = {**asdict(pull), "reviews": [asdict(r) for r in record.reviews]}
         if record.merging:
             data["merging"] = record.merging
+        if record.comments:
+            data["comments"] = list(record.comments)
         text = json.dumps(data, indent=2, sort_keys=True) + "\n"
         with tempfile.TemporaryDirectory(prefix="incident-bot-index-") as tmp:
             env = self._bot_env(GIT_INDEX_FILE=os.path.join(tmp, "index"))
@@ -363,6 +367,18 @@ class LocalForge:
                                            labels=tuple(sorted(set(r.pull.labels) | set(labels)))))
 
         self._change_pull(number, change, "update")
+
+    def close_pull(self, number: int, reason: str) -> None:
+        def change(r: _Record) -> _Record | None:
+            if r.pull.state != "open":
+                return None
+            return replace(r, pull=replace(r.pull, state="closed"), comments=(*r.comments, reason))
+
+        self._change_pull(number, change, "close")
+
+    def comments(self, number: int) -> tuple[str, ...]:
+        """The comments left on the pull request (the reasons it was closed)."""
+        return _stored_comments(self.read(f"{PULLS}{number}", "pull.json"), f"{PULLS}{number}:pull.json")
 
     def add_review(self, number: int, review: Review) -> None:
         def change(r: _Record) -> _Record | None:
@@ -509,6 +525,7 @@ class _Record:
     pull: PullRequest
     reviews: tuple[Review, ...] = ()
     merging: str | None = None
+    comments: tuple[str, ...] = ()  # left on the pull request, e.g. why the bot closed it
 
     @classmethod
     def at(cls, forge: LocalForge, ref: str, commit: str) -> _Record:
@@ -517,7 +534,15 @@ class _Record:
         data = parse_json(text or "{}", source)
         merging = data.get("merging") if isinstance(data, dict) else None
         return cls(forge._with_head(forge._stored_pull(text, source)), _stored_reviews(text, source),
-                   merging if isinstance(merging, str) else None)
+                   merging if isinstance(merging, str) else None, _stored_comments(text, source))
+
+
+def _stored_comments(text: str | None, source: str) -> tuple[str, ...]:
+    data = parse_json(text or "{}", source)
+    comments = data.get("comments", []) if isinstance(data, dict) else None
+    if not isinstance(comments, list) or not all(isinstance(c, str) for c in comments):
+        raise InputError(source, "$.comments", "expected an array of strings")
+    return tuple(comments)
 
 
 def _stored_reviews(text: str | None, source: str) -> tuple[Review, ...]:

@@ -63,6 +63,11 @@ class AuditStep(StrEnum):
     ROLLBACK = "rollback"
     SYNC = "sync"
     REFRESH = "refresh"
+    # one workload, many alerts (issue 13): outside the causal chain, each says what happened instead
+    ALERT_RESOLVED = "alert_resolved"  # some of the incident's alerts resolved, others still fire
+    RESOLVED_UNREMEDIATED = "resolved_unremediated"  # every alert resolved before a merge: closed, no change
+    WAITING = "waiting"  # an alert of another type for this workload waits behind this incident's lock
+    LOCK_RELEASED = "lock_released"  # the waiting alerts were opened once this incident let go of the workload
 
 
 class AuditStatus(StrEnum):

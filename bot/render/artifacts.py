@@ -35,6 +35,7 @@ def render_specify(event: dict[str, Any], spec: Spec, spec_path: str) -> str:
         "service": event["service"],
         "namespace": event["namespace"],
         "pod": event["pod"],
+        "affected_pods": event.get("pods", [event["pod"]] if event["pod"] else []),
         "severity": event["severity"],
         "window_minutes": event["window_minutes"],
         "metric_context": event["metric_context"],

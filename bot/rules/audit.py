@@ -26,8 +26,10 @@ WRITES_COMMITS = frozenset({"webhook_received", "incident_event_normalized", "sp
                             "rollback"})
 GENESIS = "0" * 64
 STATUSES = ("ok", "blocked", "refused")
-# Steps outside the causal chain: a rollback, the sync after a merge, a branch rebuilt on a new main
-EXTRA_STEPS = ("rollback", "sync", "refresh")
+# Steps outside the causal chain: a rollback, the sync after a merge, a branch rebuilt on a new main; and
+# what happens to one workload's many alerts instead of (or beside) a remediation (issue 13)
+EXTRA_STEPS = ("rollback", "sync", "refresh", "alert_resolved", "resolved_unremediated", "waiting",
+               "lock_released")
 
 
 @dataclass(frozen=True)

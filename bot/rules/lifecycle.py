@@ -19,6 +19,8 @@ from bot.rules import codeowners
 
 # fact name -> refusal shown when the fact does not hold (formatted with the Snapshot's `message_fields`)
 FACTS = {
+    "not_resolved_unremediated": "the incident's alerts resolved at {resolved_at} before any remediation was merged: "
+                                 "it is closed without a change (resolved_unremediated)",
     "pull_open": "the incident pull request is not open",
     "pull_merged": "the remediation has not been merged",
     "gate_allows_dry_run": "readiness check has not succeeded on head {head}",
@@ -41,6 +43,7 @@ FACTS = {
 # What each fact is computed from, beyond the pull request itself: a flow reads only the inputs of the
 # facts its step needs (`inputs`), so a check costs no forge reads it does not use.
 FACT_INPUTS: dict[str, frozenset[str]] = {
+    "not_resolved_unremediated": frozenset({"resolution"}),
     "gate_allows_dry_run": frozenset({"checks", "reviews", "owners"}),
     "dry_run_success_on_head": frozenset({"checks"}),
     "code_owner_approved_on_head": frozenset({"reviews", "owners"}),
@@ -62,29 +65,38 @@ class Step:
     edges: tuple[tuple[str, str], ...] = ()
 
 
+# A pull request reopened by hand after its alerts resolved unremediated is still refused by every step
+# that moves a remediation towards main (issue 13): the first fact of each.
 TRANSITIONS: dict[str, Step] = {
     "open": Step((), (("[*]", "opened"),)),
-    "check_readiness": Step(("pull_open",), (("opened", "gate_passed"), ("opened", "semi_manual"))),
+    "check_readiness": Step(("not_resolved_unremediated", "pull_open"),
+                            (("opened", "gate_passed"), ("opened", "semi_manual"))),
     "approve --action": Step(
-        ("pull_open", "reviewer_is_human", "reviewer_is_a_person", "reviewer_is_code_owner",
-         "approved_action_is_planned"),
+        ("not_resolved_unremediated", "pull_open", "reviewer_is_human", "reviewer_is_a_person",
+         "reviewer_is_code_owner", "approved_action_is_planned"),
         (("semi_manual", "gate_passed"),),
     ),
-    "check_dry_run": Step(("pull_open", "gate_allows_dry_run"), (("gate_passed", "dry_run_passed"),)),
+    "check_dry_run": Step(("not_resolved_unremediated", "pull_open", "gate_allows_dry_run"),
+                          (("gate_passed", "dry_run_passed"),)),
     "approve": Step(
-        ("pull_open", "reviewer_is_human", "reviewer_is_a_person", "reviewer_is_code_owner",
-         "approved_action_is_planned"),
+        ("not_resolved_unremediated", "pull_open", "reviewer_is_human", "reviewer_is_a_person",
+         "reviewer_is_code_owner", "approved_action_is_planned"),
         (("dry_run_passed", "approved"),),
     ),
     "merge": Step(
-        ("pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual", "dry_run_success_on_head",
-         "code_owner_approved_on_head", "emergency_stop_lifted", "trace_verified", "checks_traced_on_head",
-         "review_traced_on_head", "main_unmoved_since_checks"),
+        ("not_resolved_unremediated", "pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual",
+         "dry_run_success_on_head", "code_owner_approved_on_head", "emergency_stop_lifted", "trace_verified",
+         "checks_traced_on_head", "review_traced_on_head", "main_unmoved_since_checks"),
         (("approved", "merged"),),
     ),
     "rollback": Step(("pull_merged",), (("merged", "rollback_opened"),)),
     "validate": Step((), (("merged", "validated"), ("validated", "[*]"))),
+    "resolve_unremediated": Step((), (("opened", "resolved_unremediated"), ("semi_manual", "resolved_unremediated"),
+                                      ("gate_passed", "resolved_unremediated"),
+                                      ("dry_run_passed", "resolved_unremediated"),
+                                      ("approved", "resolved_unremediated"), ("resolved_unremediated", "[*]"))),
 }
+_LABELS = {"validate": "resolved alert", "resolve_unremediated": "alerts resolved before a merge"}
 # Events that are not commands but move the state: a new commit invalidates the checks bound to the old head.
 EVENTS = (("opened", "new commit", "opened"), ("dry_run_passed", "new commit", "opened"))
 # The dry-run runs under an engaged emergency stop and records BLOCK (so the check shows why) instead of
@@ -124,6 +136,7 @@ class Snapshot:
     traced_base: str | None = None  # the main the traced checks judged
     traced_reviews: tuple[Approval, ...] = ()  # review entries of the trace
     main_head: str | None = None  # main now
+    resolved_unremediated_at: str | None = None  # when the trace recorded resolved_unremediated (None: never)
 
 
 def inputs(step: str) -> frozenset[str]:
@@ -183,6 +196,7 @@ def facts(snap: Snapshot) -> dict[str, bool]:
                  if r.sha == snap.head and r.state == "approved" and not is_bot(snap, r.reviewer)
                  and is_person(r.reviewer)]
     return {
+        "not_resolved_unremediated": snap.resolved_unremediated_at is None,
         "pull_open": snap.pull_state == "open",
         "pull_merged": snap.pull_state == "merged" and snap.merged_commit is not None,
         "gate_allows_dry_run": readiness == Conclusion.SUCCESS or (semi and action_approved(snap)),
@@ -206,7 +220,7 @@ def _message_fields(snap: Snapshot) -> dict[str, object]:
     missing_paths = not_owned(snap, snap.reviewer) if snap.reviewer else []
     return {"head": snap.head[:12], "planned": snap.planned_action, "approves": snap.approves_action,
             "reviewer": snap.reviewer, "not_owned": ", ".join(missing_paths[:3]),
-            "base": (snap.traced_base or "an unknown base")[:12]}
+            "base": (snap.traced_base or "an unknown base")[:12], "resolved_at": snap.resolved_unremediated_at}
 
 
 def missing(step: str, snap: Snapshot) -> list[str]:
@@ -235,7 +249,7 @@ def mermaid() -> str:
     """The state diagram of the README, drawn from the table."""
     lines = ["stateDiagram-v2"]
     for name, step in TRANSITIONS.items():
-        label = name.replace("validate", "resolved alert")
+        label = _LABELS.get(name, name)
         lines += [f"  {a} --> {b}" + ("" if b == "[*]" else f": {label}") for a, b in step.edges]
     lines += [f"  {a} --> {b}: {label}" for a, label, b in EVENTS]
     return "\n".join(lines)

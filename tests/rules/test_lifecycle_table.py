@@ -75,6 +75,9 @@ BREAK: dict[str, tuple[Callable[[Snapshot], Snapshot], set[str]]] = {
     "review_traced_on_head": (lambda s: dataclasses.replace(s, traced_reviews=()), {"review_traced_on_head"}),
     "main_unmoved_since_checks": (lambda s: dataclasses.replace(s, main_head="e" * 40),
                                   {"main_unmoved_since_checks"}),
+    # issue 13: the alerts resolved before a merge; a pull request reopened by hand is refused all the same
+    "not_resolved_unremediated": (lambda s: dataclasses.replace(s, resolved_unremediated_at="2026-05-17T08:20:00Z"),
+                                  {"not_resolved_unremediated"}),
 }
 GUARDS = [(step, fact) for step, t in lifecycle.TRANSITIONS.items() for fact in t.requires]
 

@@ -8,7 +8,8 @@ Where each request goes (reads of commits and files: see `reads.py`):
   ref write (POST /git/refs, or PATCH /git/refs/heads/<b> with force=false): the ref is the lock, so
   a racer's write fails with 422 and becomes RefConflict; orphaned trees and commits are harmless;
 - pull requests: GET /pulls?head=owner:branch&state=all, POST /pulls, POST /issues/{n}/labels,
-  POST /pulls/{n}/requested_reviewers, PATCH /pulls/{n}, PUT /pulls/{n}/merge;
+  POST /pulls/{n}/requested_reviewers, PATCH /pulls/{n} (body; state=closed with a comment first),
+  PUT /pulls/{n}/merge;
 - checks: one POST /check-runs per result; GET /commits/{sha}/check-runs; reviews: GET/POST /pulls/{n}/reviews.
 """
 
@@ -254,6 +255,12 @@ class GitHubForge:
             self.api.call("PATCH", f"/pulls/{number}", f"update #{number}", {"body": body})
         if labels:
             self.api.call("POST", f"/issues/{number}/labels", f"label #{number}", {"labels": sorted(set(labels))})
+
+    def close_pull(self, number: int, reason: str) -> None:
+        """POST /issues/{n}/comments with the reason, then PATCH /pulls/{n} state=closed (GitHub closes a pull
+        request only through its update; the comment says why on the conversation a reviewer reads)."""
+        self.api.call("POST", f"/issues/{number}/comments", f"comment on #{number}", {"body": reason})
+        self.api.call("PATCH", f"/pulls/{number}", f"close #{number}", {"state": "closed"})
 
     def merge_method(self) -> str:
         """The first merge method the repository allows, in the order merge, squash, rebase (GET /repos/{o}/{r}:
