@@ -105,7 +105,7 @@ def test_fifty_alerts_for_twenty_pods_of_one_deployment_are_one_incident_that_me
     assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy").split() == [
         "deploy/appointments-api/deployment.yaml"]
     body = pulls(repo)[0]["body"]  # the pull request body was updated with every source
-    assert all(f"{s} {ident}" in body for s, ident in sent)
+    assert all(f"`{s}` `{ident}`" in body for s, ident in sent)
 
     # a delivery seen before changes nothing
     head = git(repo, "rev-parse", BRANCH)
