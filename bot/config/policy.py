@@ -11,6 +11,9 @@ from typing import Any
 from bot.config.loader import parse_yaml, read_text, validate
 from bot.errors import InputError
 from bot.rules.readiness import PROFILES_FILE, Profile, pick_profile, profiles_from
+from bot.rules.recurrence import Limits
+
+LIMITS_FILE = "policies/remediation.yaml"  # optional: without it, no cool-down and no cap
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,24 @@ class IncidentTypes:
 
 
 @dataclass(frozen=True)
+class RemediationLimits:
+    """policies/remediation.yaml: per incident type a cool-down and a window cap, per service an open-pull cap."""
+
+    types: dict[str, Limits]
+    max_open_pulls: dict[str, int]  # service (or "default") -> cap
+
+    def open_pull_cap(self, service: str | None) -> int | None:
+        return self.max_open_pulls.get(service or "", self.max_open_pulls.get("default"))
+
+
+def limits_from(data: dict[str, Any]) -> RemediationLimits:
+    return RemediationLimits(
+        types={name: Limits(t["cooldown_minutes"], t["window_minutes"], t["max_automatic"])
+               for name, t in data.get("types", {}).items()},
+        max_open_pulls={name: s["max_open_pulls"] for name, s in data.get("services", {}).items()})
+
+
+@dataclass(frozen=True)
 class Policy:
     catalog: Catalog
     profiles: dict[str, Profile]
@@ -71,6 +92,7 @@ class Policy:
     emergency_stop: bool
     emergency_reason: str = ""
     root: Path = field(default=Path("."), compare=False)
+    limits: RemediationLimits = field(default_factory=lambda: RemediationLimits({}, {}))
 
     def profile(self, name: str | None) -> Profile:
         return pick_profile(self.profiles, self.default_profile, name)
@@ -122,6 +144,8 @@ POLICY_FILES = {
 def load_policy(root: str | Path = ".") -> Policy:
     """Load and validate every policy file under `root`/policies."""
     texts = {path: read_text(Path(root) / path) for path in POLICY_FILES.values()}
+    if (Path(root) / LIMITS_FILE).is_file():
+        texts[LIMITS_FILE] = read_text(Path(root) / LIMITS_FILE)
     return policy_from_texts(texts, Path(root))
 
 
@@ -137,6 +161,11 @@ def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Polic
     actions, readiness, types, stop = (doc(n) for n in POLICY_FILES)
     profiles, default_profile = profiles_from(readiness, POLICY_FILES["readiness_profiles"])
     catalog = catalog_from(actions)
+    limits = limits_from(validate(parse_yaml(texts[LIMITS_FILE], LIMITS_FILE), "remediation_limits", LIMITS_FILE)
+                         if LIMITS_FILE in texts else {})
+    unknown = sorted(set(limits.types) - set(types["types"]))
+    if unknown:
+        raise InputError(LIMITS_FILE, f"$.types.{unknown[0]}", "names no incident type of policies/incident_types.yaml")
     overlap = sorted(set(catalog.actions) & set(catalog.forbidden))
     if overlap:
         raise InputError(POLICY_FILES["actions"], f"$.forbidden.{overlap[0]}", "also listed as an action")
@@ -148,4 +177,5 @@ def policy_from_texts(texts: Mapping[str, str], root: Path = Path(".")) -> Polic
         emergency_stop=stop["engaged"],
         emergency_reason=stop.get("reason", ""),
         root=root,
+        limits=limits,
     )

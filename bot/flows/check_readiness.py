@@ -8,6 +8,7 @@ from bot.desired_state import validate
 from bot.errors import InputError
 from bot.flows import trace
 from bot.flows.derive import renormalized
+from bot.flows.history import repeated_failure
 from bot.flows.subject import (
     Subject,
     diff_problems,
@@ -138,4 +139,6 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         stateful=stateful,
         backup_verified=backup,
         untrusted_changes=own_file_problems(s, at_head) if s.derived is not None else [],
+        # a remediation of this workload that did not hold: a human decides (a rollback is never escalated)
+        escalations=() if s.rollback_of else repeated_failure(ws, s.incident_id, event, s.plan.workload),
     )

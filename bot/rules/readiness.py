@@ -61,6 +61,8 @@ class Readiness:
     evidence: dict[str, str] = field(default_factory=dict)
     # files of the incident branch that are not what the bot derives (a claim, never an input): each blocks
     untrusted_changes: tuple[str, ...] = ()
+    # why a human must decide although the points may pass (a remediation that did not hold): at best semi-manual
+    escalations: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Readiness:
@@ -75,6 +77,7 @@ class Readiness:
             dry_run_verified=data.get("dry_run_verified", False),
             evidence=dict(data.get("evidence", {})),
             untrusted_changes=tuple(data.get("untrusted_changes", ())),
+            escalations=tuple(data.get("escalations", ())),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -91,6 +94,8 @@ class Readiness:
             out["radius_of_impact"] = self.radius_of_impact
         if self.untrusted_changes:
             out["untrusted_changes"] = list(self.untrusted_changes)
+        if self.escalations:
+            out["escalations"] = list(self.escalations)
         return out
 
 
@@ -161,6 +166,9 @@ def evaluate(r: Readiness, profile: Profile) -> GateResult:
         reasons.append(f"score={total}/25 below threshold {profile.auto}: semi-manual, a human approves the action")
     else:
         verdict = PASS
+    if r.escalations:  # a human decides: never automatic, whatever the points (a blocker still blocks)
+        verdict = SEMI_MANUAL if verdict == PASS else verdict
+        reasons.extend(r.escalations)
     return GateResult(
         incident_id=r.incident_id,
         verdict=verdict,

@@ -51,6 +51,7 @@ class Facts:
     stateful: bool
     untrusted_changes: list[str]
     backup_verified: bool
+    escalations: tuple[str, ...] = ()  # why a human decides (bot/rules/recurrence.py): at best semi-manual
 
 
 def _p(category: str, name: str, ok: bool, good: str, bad: str) -> Point:
@@ -140,5 +141,6 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
         dry_run_verified=False,
         evidence=evidence,
         untrusted_changes=tuple(f.untrusted_changes),
+        escalations=tuple(f.escalations),
     )
     return readiness, pts

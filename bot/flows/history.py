@@ -1,0 +1,51 @@
+"""The remediations merged so far, read from trusted records only: the default branch (which holds every merged
+incident's `plan.md`, naming its workload) and each incident's audit trace (its sealed `merge` entry, with the
+merge's time). Nothing an open incident branch says about itself is read here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.flows import trace
+from bot.flows.workspace import Workspace
+from bot.model.ids import incident_dir, is_incident_id
+from bot.model.values import Plan
+from bot.rules.recurrence import Remediation, escalations, workload_key
+
+
+def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
+    """Every remediation merged into main (as main is in `ws`: a replay pins it), oldest first. `before`: only
+    incidents whose id date (their first firing) is on or before that day, the others cannot precede an alert."""
+    key = "history" if before is None else f"history:{before[:10]}"
+    if key in ws._cache:
+        cached: list[Remediation] = ws._cache[key]
+        return cached
+    policy = ws.policy()
+    found = []
+    for branch in sorted(ws.forge.branches("audit/")):
+        incident_id = branch.split("/", 1)[1]
+        if not is_incident_id(incident_id) or (before is not None and incident_id.split("-", 1)[1][:10] > before[:10]):
+            continue
+        itype = policy.incident_types.by_prefix(incident_id.split("-", 1)[0])
+        merges = [e for e in trace.entries(ws, incident_id)
+                  if e.step == "merge" and e.status == "ok" and not e.evidence.get("rollback")]
+        if itype is None or not merges:
+            continue
+        plan = ws.forge.read(ws.main, f"{incident_dir(incident_id)}/plan.md")
+        if plan is None:  # not on this main (e.g. a replay pinned before the merge)
+            continue
+        workload = Plan.from_text(plan, f"{incident_dir(incident_id)}/plan.md").workload
+        found.append(Remediation(incident_id, itype.name, workload_key(workload), merges[0].at))
+    ws._cache[key] = found
+    return found
+
+
+def repeated_failure(ws: Workspace, incident_id: str, event: dict[str, Any], workload: dict[str, Any]
+                     ) -> tuple[str, ...]:
+    """Why this incident must not be remediated automatically (policies/remediation.yaml), judged at the time
+    its alert fired: the same verdict at any later time, and in a replay."""
+    limits = ws.policy().limits.types.get(str(event.get("type", "")))
+    at = event.get("started_at")
+    if limits is None or not isinstance(at, str) or not workload:
+        return ()
+    return escalations(remediations(ws, at), incident_id, str(event["type"]), workload_key(workload), at, limits)
