@@ -22,6 +22,7 @@ VALID = {
     "incident_types": yaml.safe_load((ROOT / "policies/incident_types.yaml").read_text()),
     "emergency_stop": yaml.safe_load((ROOT / "policies/emergency_stop.yaml").read_text()),
     "branch_protection": yaml.safe_load((ROOT / "policies/branch-protection.yaml").read_text()),
+    "remediation_limits": yaml.safe_load((ROOT / "policies/remediation.yaml").read_text()),
     "readiness": json.loads((FIXTURES / "readiness_pass.json").read_text()),
     "incident_event": json.loads((FIXTURES / "incident_event.expected.json").read_text()),
     "context": {"stateless": True, "hpa_enabled": False},
