@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer incidents and rounds (smoke test)")
     args = parser.parse_args(argv)
 
-    from bench import lifecycle_bench, normalize_bench, receiver_bench, startup_bench
+    from bench import lifecycle_bench, normalize_bench, receiver_bench, startup_bench, storm_bench
 
     started = time.perf_counter()
     durations: dict[str, float] = {}
@@ -148,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     lifecycle, durations["lifecycle"] = _timed(
         "lifecycle on the local forge (in-process via bot.cli.main)",
         lambda: lifecycle_bench.measure(count, count, 2 if args.quick else 5))
+    storm, durations["storm"] = _timed(
+        "alert storm through open (bench/storm_bench.py)",
+        lambda: storm_bench.measure(200 if args.quick else 1000, 2 if args.quick else 10))
     receiver, durations["receiver"] = _timed(
         "webhook receiver on loopback: load, bare baseline, kill -9 (bench/receiver_bench.py)",
         lambda: receiver_bench.measure(2000 if args.quick else 10_000))
@@ -160,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  note: the GitHub-speaking server saw {len(violations)} request(s) GitHub's description forbids")
 
     figures = [*normalize_bench.figures(normalize), *startup_bench.figures(startup),
-               *lifecycle_bench.figures(lifecycle), *receiver_bench.figures(receiver), *github_figs]
+               *lifecycle_bench.figures(lifecycle), *storm_bench.figures(storm), *receiver_bench.figures(receiver),
+               *github_figs]
     for figure in figures:
         figure["status"] = status(figure)
 
@@ -190,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
             "github_requests": github_note,
         },
         "figures": figures,
-        "results": {"normalize": normalize, "startup": startup, "lifecycle": lifecycle, "receiver": receiver,
+        "results": {"normalize": normalize, "startup": startup, "lifecycle": lifecycle, "storm": storm,
+                    "receiver": receiver,
                     "github_requests": github},
     }
     LATEST.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n", "utf-8")
