@@ -1,4 +1,4 @@
-"""CODEOWNERS: who owns a path (GitHub semantics: the last matching pattern wins) (pure)."""
+"""CODEOWNERS: who owns a path, as GitHub decides it (the last matching pattern wins) (pure)."""
 
 from __future__ import annotations
 
@@ -14,30 +14,46 @@ class Rule:
 
 
 def _compile(pattern: str) -> re.Pattern[str]:
-    """gitignore-style pattern as GitHub applies it in CODEOWNERS."""
-    anchored = pattern.startswith("/") or "/" in pattern.rstrip("/")
+    """A CODEOWNERS pattern as GitHub applies it, searched in a repository path.
+
+    GitHub ("About code owners", https://docs.github.com/en/repositories/managing-your-repositorys-settings-
+    and-features/customizing-your-repository/about-code-owners): gitignore's rules
+    (https://git-scm.com/docs/gitignore#_pattern_format) with exceptions: no `!` negation, no `[ ]`
+    character ranges and no `\\` escapes (all three are literal here), and `docs/*` owns the files directly
+    in docs/ only, "not further nested files". A slash at the start or in the middle anchors the pattern at
+    the root; one only at the end (`apps/`) matches a directory at any depth and everything below it.
+    `**` counts only as a whole component (`**/x`, `x/**/y`, `x/**`); elsewhere it is one `*`.
+    """
+    anchored = "/" in pattern.rstrip("/")
     body = pattern.strip("/")
     out = ""
     i = 0
     while i < len(body):
-        if body.startswith("**/", i):
+        whole = i == 0 or body[i - 1] == "/"
+        if whole and body.startswith("**/", i):
             out += "(?:.*/)?"
             i += 3
-        elif body.startswith("**", i):
+        elif whole and body.startswith("**", i) and i + 2 == len(body):
             out += ".*"
             i += 2
         elif body[i] == "*":
+            while i < len(body) and body[i] == "*":
+                i += 1
             out += "[^/]*"
-            i += 1
         elif body[i] == "?":
             out += "[^/]"
             i += 1
         else:
             out += re.escape(body[i])
             i += 1
-    prefix = "^" if anchored else "^(?:.*/)?"
-    # A pattern names a file or a directory (and everything below it).
-    return re.compile(prefix + out + "(?:/.*)?$")
+    prefix = r"\A" if anchored else r"(?:\A|/)"
+    if pattern.endswith("/"):
+        suffix = "/"  # a directory: every file below it
+    elif pattern.endswith("/*") and not pattern.endswith("**"):
+        suffix = r"\Z"  # `docs/*`: direct children only
+    else:
+        suffix = r"(?:\Z|/)"  # a file, or a directory and everything below it
+    return re.compile(prefix + out + suffix)
 
 
 def parse(text: str) -> list[Rule]:
@@ -54,7 +70,7 @@ def parse(text: str) -> list[Rule]:
 def owners(rules: list[Rule], path: str) -> tuple[str, ...]:
     found: tuple[str, ...] = ()
     for rule in rules:
-        if rule.regex.match(path):
+        if rule.regex.search(path):
             found = rule.owners
     return found
 

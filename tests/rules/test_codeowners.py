@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 from bot.rules.codeowners import may_approve, owners, parse
 
 CODEOWNERS = """\
@@ -62,7 +67,8 @@ def test_double_star_matches_zero_or_more_directories() -> None:
     assert owners(rules, "deploy/db-x.yaml") == ("@dba",)
     assert owners(rules, "deploy/a/b/db-x.yaml") == ("@dba",)
     assert owners(rules, "other/db-x.yaml") == ("@everyone",)
-    assert owners(rules, "logs/a/b.gz") == ("@ops",)
+    assert owners(rules, "logs/a.gz") == ("@ops",)
+    assert owners(rules, "logs/a/b.gz") == ("@everyone",)  # `**` inside a component is one `*` (gitignore)
     assert owners(rules, "other.gz") == ("@everyone",)
     assert owners(rules, "logs/a/bgz") == ("@everyone",)
     assert owners(rules, "v1.txt") == ("@v",)
@@ -70,3 +76,17 @@ def test_double_star_matches_zero_or_more_directories() -> None:
 
 def test_only_the_first_hash_starts_a_comment() -> None:
     assert owners(parse("/deploy/ @sre # owner # note\n"), "deploy/x") == ("@sre",)
+
+
+# Golden cases as folders (fixtures/codeowners/<case>/{CODEOWNERS, expected.json}): GitHub's own examples
+# from "About code owners" (https://docs.github.com/en/repositories/managing-your-repositorys-settings-and-
+# features/customizing-your-repository/about-code-owners#example-of-a-codeowners-file) and its syntax
+# exceptions (no `!`, no `[ ]`), plus this repository's `/deploy/*` case (issue 16).
+GOLDEN = sorted((Path(__file__).resolve().parents[2] / "fixtures" / "codeowners").iterdir())
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c.name for c in GOLDEN])
+def test_github_documented_examples(case: Path) -> None:
+    rules = parse((case / "CODEOWNERS").read_text())
+    expected = json.loads((case / "expected.json").read_text())
+    assert {path: list(owners(rules, path)) for path in expected} == expected
