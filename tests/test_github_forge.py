@@ -396,3 +396,12 @@ def test_without_the_seal_key_nothing_is_written_or_judged(run, server: GitHubFa
         result = run(*argv, INCIDENT_BOT_SEAL_KEY="")
         assert result.code == 2 and result.err.count("\n") == 1 and "INCIDENT_BOT_SEAL_KEY" in result.err
         assert not [r for r in result.requests if r.method != "GET"]
+
+
+def test_a_branch_holding_the_incident_branch_as_a_folder_is_named(run, server: GitHubFake) -> None:
+    """Issue 16: a pushed `incident/<id>/x` made every open fail with "the incident branch kept moving"."""
+    server.repo().set_ref(f"refs/heads/{BRANCH}/x", server.ref_sha("main"))
+    opened = run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY)
+    assert opened.code == 1 and len(opened.err.splitlines()) == 1, opened.err
+    assert f"refs/heads/{BRANCH}/x exists" in opened.err and "kept moving" not in opened.err
+    assert branches(server) == [f"refs/heads/{BRANCH}/x"] and not server.pulls

@@ -6,13 +6,33 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.errors import ForgeError
+from bot.errors import ForgeError, RuleRefusal
 
 CONCLUSIONS = ("success", "action_required", "failure")
 
 
 class RefConflict(ForgeError):
     """A ref moved (or already existed) between read and update: re-read and try again."""
+
+
+class RefCollision(RuleRefusal):
+    """A ref cannot be written because another one holds its name as a folder, or it as a folder of its own
+    (git's file/directory conflict: `incident/<id>` and `incident/<id>/x` cannot both exist). Retrying
+    cannot help; the message names the blocking ref."""
+
+    def __init__(self, ref: str, blocking: str) -> None:
+        self.ref, self.blocking = ref, blocking
+        super().__init__(f"{ref} cannot be written: {blocking} exists, and git cannot hold both a ref and a "
+                         f"folder of that name; delete {blocking} (git push origin --delete "
+                         f"{blocking.removeprefix('refs/heads/')}) and re-run")
+
+
+def blocking_ref(ref: str, existing: Sequence[str]) -> str | None:
+    """The ref of `existing` that collides with `ref` as a file/directory conflict, or None."""
+    for other in sorted(existing):
+        if other != ref and (other.startswith(ref + "/") or ref.startswith(other + "/")):
+            return other
+    return None
 
 
 @dataclass(frozen=True)

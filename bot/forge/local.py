@@ -29,7 +29,7 @@ from gitdb.base import IStream
 
 from bot.config.loader import parse_json
 from bot.errors import ForgeError, InputError
-from bot.forge.base import Check, Commit, PullRequest, RefConflict, Review, Sealer
+from bot.forge.base import Check, Commit, PullRequest, RefCollision, RefConflict, Review, Sealer, blocking_ref
 from bot.rules import seal as sealing
 
 ZERO = "0" * 40
@@ -118,6 +118,13 @@ class LocalForge:
         try:
             self.repo.git.update_ref(ref, new, old or ZERO)
         except GitCommandError as exc:
+            # a ref holding its name as a folder (a retry never helps), or a racer moved it (retry)
+            parts = ref.split("/")
+            candidates = self._git("for-each-ref", "--format=%(refname)", f"{ref}/",
+                                   *("/".join(parts[:i]) for i in range(2, len(parts)))).split()
+            blocking = blocking_ref(ref, candidates)
+            if blocking is not None:
+                raise RefCollision(ref, blocking) from None
             if self._resolve(ref) != old:  # it moved (or exists): a race to re-read and retry
                 raise RefConflict(f"{ref} moved or already exists; re-read and retry") from None
             raise ForgeError(f"git update-ref {ref} failed: {str(exc.stderr).strip()[:300]}") from None

@@ -252,3 +252,25 @@ def test_every_json_and_yaml_parse_goes_through_the_one_loader():
     found = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "bot").rglob("*.py"))
              if p.name != "loader.py" for n, line in enumerate(p.read_text().splitlines(), 1) if parse.search(line)]
     assert found == []
+
+
+# ------------------------------------------------------------------ refs that collide (file/directory)
+
+
+def test_a_ref_holding_the_incident_branch_as_a_folder_is_named(cli, repo):
+    main = git(repo, "rev-parse", "main").strip()
+    git(repo, "update-ref", f"refs/heads/{BRANCH}/x", main)
+    before = refs(repo)
+    run = cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json")
+    assert run.code == 1 and len(run.err.splitlines()) == 1, run.err
+    assert f"refs/heads/{BRANCH}/x exists" in run.err and "kept moving" not in run.err
+    assert refs(repo) == before
+
+
+def test_a_ref_holding_the_audit_branch_as_a_folder_is_named(cli, opened):
+    main = git(opened, "rev-parse", "main").strip()
+    git(opened, "update-ref", "-d", f"refs/heads/audit/{ID}")
+    git(opened, "update-ref", f"refs/heads/audit/{ID}/x", main)
+    run = cli("check", "readiness", ID, "--repo", opened)
+    assert run.code == 1 and len(run.err.splitlines()) == 1, run.err
+    assert f"refs/heads/audit/{ID}/x exists" in run.err and "contention" not in run.err

@@ -160,6 +160,10 @@ def create_ref(call: Call) -> Reply:
         raise ApiError(422, "Reference already exists")
     if sha not in call.repo.git.commits:
         raise ApiError(422, "Object does not exist")
+    if any(other.startswith(ref + "/") or ref.startswith(other + "/") for other in call.repo.refs):
+        # git's file/directory conflict; GitHub answers a bare "Reference update failed"
+        # (microsoft/vscode-remote-repositories-github#122, googleapis/release-please#1024)
+        raise ApiError(422, "Reference update failed")
     call.repo.set_ref(ref, sha)
     return Reply(201, r.git_ref(call.urls, call.repo, ref))
 

@@ -24,7 +24,19 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.errors import ForgeError, InputError, RuleRefusal
-from bot.forge.base import BRIDGE_PHASE, CONCLUSIONS, Check, Commit, Forge, PullRequest, RefConflict, Review, Sealer
+from bot.forge.base import (
+    BRIDGE_PHASE,
+    CONCLUSIONS,
+    Check,
+    Commit,
+    Forge,
+    PullRequest,
+    RefCollision,
+    RefConflict,
+    Review,
+    Sealer,
+    blocking_ref,
+)
 from bot.forge.github import protection
 from bot.forge.github.api import Api, MissingPermission, Settings, installation_token
 from bot.forge.github.errors import AlreadyExists, ApiError, BranchNotProtected, OwnPullRequest
@@ -154,10 +166,22 @@ class GitHubForge:
         except ApiError as exc:
             self.reads.moved(f"heads/{branch}", None)
             if exc.status == 422:  # "Reference already exists" / "Update is not a fast forward" / gone
+                blocking = self._blocking(branch) if create else None
+                if blocking is not None:
+                    raise RefCollision(f"refs/heads/{branch}", f"refs/heads/{blocking}") from None
                 raise RefConflict(f"{branch} moved or already exists ({exc.message}); re-read and retry") from None
             raise
         self.reads.moved(f"heads/{branch}", new)
         return new
+
+    def _blocking(self, branch: str) -> str | None:
+        """A branch that holds `branch`'s name as a folder (`incident/<id>/x`) or is a folder of it: GitHub then
+        refuses the new ref with a bare 422 "Reference update failed" (microsoft/vscode-remote-repositories-
+        github#122, googleapis/release-please#1024), which a retry never fixes."""
+        parts = branch.split("/")
+        existing = [*self.branches(f"{branch}/"),
+                    *("/".join(parts[:i]) for i in range(1, len(parts)) if self.head("/".join(parts[:i])))]
+        return blocking_ref(branch, existing)
 
     def _replace(self, branch: str, old: str, new: str, tree: str, author: dict[str, str],
                  seal: Sealer | None) -> None:
