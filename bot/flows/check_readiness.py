@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from bot.config.loader import canonical_json, parse_json, schema_errors
 from bot.desired_state import validate
 from bot.errors import InputError
@@ -19,7 +21,7 @@ from bot.flows.subject import (
     subject,
 )
 from bot.flows.workspace import Workspace
-from bot.intake.redact import redact
+from bot.intake.sources import SOURCES
 from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_dir
 from bot.model.values import Tasks
@@ -70,6 +72,12 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     trace.record(ws, incident_id, AuditStep.READINESS, status, evidence,
                  extra_files={path: canonical_json(ready.to_dict())})
     return gate, summary, title
+
+
+def _more_than_kept(path: str, stored: Any) -> bool:
+    """A stored source holding more than its source's projection (personal data, credentials) keeps."""
+    source = SOURCES.get(path.rsplit("/", 1)[-1].split("-", 1)[0])
+    return source is None or source.kept(stored) != stored
 
 
 def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
@@ -133,7 +141,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         forbidden_action=action is not None and action in policy.catalog.forbidden,
         rollback=policy.catalog.actions[action].rollback if action is not None and action in policy.catalog.actions
         else None,
-        personal_data_found=[p for p, t in sources.items() if redact(parse_json(t, p)) != parse_json(t, p)],
+        personal_data_found=[p for p, t in sources.items() if _more_than_kept(p, parse_json(t, p))],
         codeowners_cover_deploy=bool(deploy_owners) and f"@{ws.forge.bot_identity}" not in deploy_owners,
         touches_protected=sorted(p for p in s.changed if p.startswith(PROTECTED)),
         stateful=stateful,

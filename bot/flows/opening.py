@@ -26,7 +26,7 @@ from bot.flows.derive import derive, renormalized, target
 from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefConflict
 from bot.intake.normalize import normalize
-from bot.intake.redact import redact
+from bot.intake.sources import SOURCES
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import incident_branch, incident_dir
 from bot.render.escape import commit_message
@@ -55,8 +55,8 @@ def open_incidents(ws: Workspace, payloads: dict[str, tuple[Any, str]]) -> list[
     events = normalize(payloads, policy.incident_types)
     sources = {}
     for source, (data, _) in payloads.items():
-        clean = redact(data)
-        sources[source_name(source, clean)] = canonical_json(clean)
+        kept = SOURCES[source].kept(data)  # only what normalization reads (bot/intake/redact.py)
+        sources[source_name(source, kept)] = canonical_json(kept)
     results: list[Opened] = []
     for event in events:
         results += _open_one(ws, policy, event, sources)

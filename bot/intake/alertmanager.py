@@ -9,7 +9,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.intake.alert import Alert
 from bot.intake.base import AlertSource
-from bot.intake.prometheus import parse_group
+from bot.intake.prometheus import kept_group, parse_group
 from bot.intake.signatures import AUTHORIZATION, Secrets, SignatureError, any_equal, env_values
 
 ENV_ALERTMANAGER = "INCIDENT_BOT_ALERTMANAGER_TOKEN"
@@ -68,5 +68,6 @@ SOURCE = AlertSource(
     read_env=_read_env,
     env=(ENV_ALERTMANAGER, ENV_ALERTMANAGER_BASIC),
     cli_help="Prometheus Alertmanager webhook v4 (JSON)",
+    kept=kept_group,
     groups=True,
 )

@@ -29,6 +29,8 @@ class AlertSource:
     read_env: Callable[[Mapping[str, str], Secrets], Secrets]  # `secrets` plus this source's variables
     env: tuple[str, ...]  # the variables read_env reads; the first holds the credential
     cli_help: str  # what the file given to --<name> holds
+    # the part of a parsed delivery that is stored (bot.intake.redact.project): what `parse` reads, no more
+    kept: Callable[[Any], Any] = lambda data: data
     # A delivery may carry several incidents (a group of alerts). Such sources are correlated first, so
     # that a one-incident source's vendor key can pick among the incidents they formed.
     groups: bool = False

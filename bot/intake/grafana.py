@@ -10,7 +10,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.intake.alert import Alert
 from bot.intake.base import AlertSource
-from bot.intake.prometheus import parse_group
+from bot.intake.prometheus import kept_group, parse_group
 from bot.intake.signatures import (
     GRAFANA_HEADER,
     GRAFANA_TIMESTAMP_HEADER,
@@ -89,5 +89,6 @@ SOURCE = AlertSource(
     read_env=_read_env,
     env=(ENV_GRAFANA, ENV_GRAFANA_HEADER, ENV_GRAFANA_TIMESTAMP_HEADER),
     cli_help="Grafana unified alerting webhook (JSON)",
+    kept=kept_group,
     groups=True,
 )

@@ -18,6 +18,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.intake.alert import Alert, clean, get, severity, vendor_key
 from bot.intake.base import AlertSource
+from bot.intake.redact import KEEP, TEXT, project
 from bot.intake.signatures import AUTHORIZATION, Secrets, SignatureError, any_equal, env_values
 
 NAME = "opsgenie"
@@ -77,6 +78,24 @@ def parse_opsgenie(data: Any, source: str) -> list[Alert]:
     ]
 
 
+# What parse_opsgenie reads, the only part of a delivery that is stored (bot.intake.redact.project): not
+# the responders, recipients, userId or username Opsgenie sends along, and only the identity tags.
+LABELS_READ = ("alertname", "service", "namespace", "pod")
+KEPT: dict[str, Any] = {"action": KEEP, "alert": {
+    "alertId": KEEP, "tinyId": KEEP, "alias": KEEP, "createdAt": KEEP, "priority": KEEP, "message": TEXT,
+    "details": dict.fromkeys(LABELS_READ, TEXT),
+}}
+
+
+def kept_opsgenie(data: Any) -> Any:
+    kept = project(data, KEPT)
+    tags = data["alert"].get("tags")
+    if isinstance(tags, list):
+        kept["alert"]["tags"] = [project(t, TEXT) for t in tags if isinstance(t, str) and ":" in t
+                                 and t.partition(":")[0].strip() in LABELS_READ]
+    return kept
+
+
 def verify_opsgenie(headers: dict[str, str], body: bytes, secrets: Secrets, now: float) -> None:
     tokens = secrets.tokens.get(NAME, ())
     if not tokens:
@@ -103,4 +122,5 @@ SOURCE = AlertSource(
     read_env=_read_env,
     env=(ENV_OPSGENIE,),
     cli_help="Opsgenie Webhook integration alert action, Create or Close (JSON)",
+    kept=kept_opsgenie,
 )

@@ -9,6 +9,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.intake.alert import Alert, clean, get, severity, url, utc, vendor_key
 from bot.intake.base import AlertSource
+from bot.intake.redact import KEEP, TEXT, project
 from bot.intake.signatures import Secrets, SignatureError, any_equal, env_values, hmac_hex
 
 PAGERDUTY_HEADER = "X-PagerDuty-Signature"
@@ -64,6 +65,15 @@ def parse_pagerduty(data: Any, source: str) -> list[Alert]:
     ]
 
 
+# What parse_pagerduty reads, the only part of a delivery that is stored (bot.intake.redact.project).
+KEPT: dict[str, Any] = {"event": {
+    "id": KEEP, "event_type": KEEP, "resource_type": KEEP, "occurred_at": KEEP,
+    "data": {"id": KEEP, "status": KEEP, "created_at": KEEP, "number": KEEP, "html_url": KEEP,
+             "incident_key": KEEP, "urgency": KEEP, "title": TEXT, "priority": {"summary": KEEP},
+             "service": {"summary": TEXT}},
+}}
+
+
 def verify_pagerduty(headers: dict[str, str], body: bytes, secrets: Secrets, now: float) -> None:
     # PagerDuty Webhooks v3, "Verifying Signatures"
     # (https://developer.pagerduty.com/docs/webhooks/webhook-signatures/, PagerDuty/developer-docs
@@ -97,4 +107,5 @@ SOURCE = AlertSource(
     read_env=_read_env,
     env=(ENV_PAGERDUTY,),
     cli_help="PagerDuty Webhooks v3 incident event (JSON)",
+    kept=lambda data: project(data, KEPT),
 )

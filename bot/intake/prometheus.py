@@ -9,6 +9,7 @@ from typing import Any
 from bot.errors import InputError
 from bot.intake.alert import SERVICE_LABELS, Alert, get, minutes, severity, url, utc
 from bot.intake.alert import clean as clean_value
+from bot.intake.redact import KEEP, TEXT, project
 
 _ZERO_TIME = "0001-01-01T00:00:00Z"
 _VALUE_STRING = re.compile(r"var='(?P<var>[^']+)'[^\]]*?value=(?P<value>[-+0-9.eE]+|NaN)")
@@ -31,6 +32,34 @@ def metrics(alert: dict[str, Any]) -> dict[str, float]:
             if math.isfinite(number):  # NaN and infinities never enter the event (they are not JSON)
                 out[match.group("var")] = int(number) if number.is_integer() else number
     return out
+
+
+# What parse_group reads, the only part of a delivery that is stored (bot.intake.redact.project).
+LABELS_READ = ("alertname", "incident_key", "namespace", "pod", "severity", "window", *SERVICE_LABELS)
+GROUP_KEPT: dict[str, Any] = {
+    "version": KEEP,
+    "groupKey": KEEP,
+    "alerts": [{
+        "status": KEEP, "fingerprint": KEEP, "startsAt": KEEP, "endsAt": KEEP, "generatorURL": KEEP,
+        "labels": dict.fromkeys(LABELS_READ, TEXT), "annotations": {"window": TEXT},
+        "values": {}, "valueString": {},
+    }],
+}
+
+
+def kept_group(data: Any) -> Any:
+    """The stored projection of a group delivery: `values` keeps every evaluated number, nothing else."""
+    kept = project(data, GROUP_KEPT)
+    for alert, original in zip(kept.get("alerts", []), data.get("alerts", []), strict=False):
+        values = original.get("values")
+        alert.pop("valueString", None)
+        if isinstance(values, dict):
+            alert["values"] = {str(k): v for k, v in values.items()
+                               if isinstance(v, int | float) and not isinstance(v, bool)}
+        elif isinstance(original.get("valueString"), str):  # only the var='...' value=... pairs metrics() reads
+            alert["valueString"] = ", ".join(f"[ var='{m.group('var')}' value={m.group('value')} ]"
+                                             for m in _VALUE_STRING.finditer(original["valueString"]))
+    return kept
 
 
 def parse_group(data: Any, source: str, vendor: str) -> list[Alert]:

@@ -22,7 +22,8 @@ def _compile(pattern: str) -> re.Pattern[str]:
     character ranges and no `\\` escapes (all three are literal here), and `docs/*` owns the files directly
     in docs/ only, "not further nested files". A slash at the start or in the middle anchors the pattern at
     the root; one only at the end (`apps/`) matches a directory at any depth and everything below it.
-    `**` counts only as a whole component (`**/x`, `x/**/y`, `x/**`); elsewhere it is one `*`.
+    `**` counts only as a whole component (`**/x`, `x/**/y`; a trailing `x/**` is `x/*` and what is below,
+    as any pattern without a trailing slash); elsewhere it is one `*`.
     """
     anchored = "/" in pattern.rstrip("/")
     body = pattern.strip("/")
@@ -33,9 +34,6 @@ def _compile(pattern: str) -> re.Pattern[str]:
         if whole and body.startswith("**/", i):
             out += "(?:.*/)?"
             i += 3
-        elif whole and body.startswith("**", i) and i + 2 == len(body):
-            out += ".*"
-            i += 2
         elif body[i] == "*":
             while i < len(body) and body[i] == "*":
                 i += 1
