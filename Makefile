@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint bench mutate mutate-flows clean
+.PHONY: demo test lint bench fuzz mutate mutate-flows clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,11 @@ mutate: $(MUTATE_STAMP)
 
 mutate-flows: $(MUTATE_STAMP)
 	$(BIN)/python tools/mutate.py --flows $(MODULES)
+
+# The input-edge fuzz suite (tests/test_fuzz_inputs.py) with a long budget; `make test` runs it small.
+FUZZ_EXAMPLES ?= 2000
+fuzz: $(STAMP)
+	INCIDENT_BOT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q tests/test_fuzz_inputs.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

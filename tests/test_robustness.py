@@ -128,15 +128,17 @@ def test_pure_core_imports_nothing_that_touches_the_outside():
 
 
 @settings(max_examples=400, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from("ab1-. _@:+()/0123456789xyzTOKENghp"), max_size=60))
+@given(text=st.text(alphabet=st.sampled_from("ab1-. _@:+()/0123456789xyzTOKENghpAKISox"), max_size=60))
 def test_scrub_shortcut_never_skips_a_secret(text):
     """The quick guard in scrub_text answers exactly as the full scrub would."""
     from bot.intake import redact
 
     full = text
-    full = redact._URL.sub(lambda m: redact.clean_url(m.group(0)), full)
+    full = redact._URL.sub(lambda m: redact._scrubbed_url(m.group(0)), full)
     full = redact._GH_TOKEN.sub(redact.REDACTED, full)
+    full = redact._CLOUD_TOKEN.sub(redact.REDACTED, full)
     full = redact._BEARER.sub(lambda m: f"{m.group(1)} {redact.REDACTED}", full)
     full = redact._EMAIL.sub(redact.REDACTED, full)
     full = redact._PHONE.sub(redact.REDACTED, full)
+    full = redact._BARE_PHONE.sub(redact.REDACTED, full)
     assert redact.scrub_text(text) == full

@@ -36,7 +36,7 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
     # the backup evidence's age only (the rest of workloads.py is not a rule)
     "workloads": ("bot/desired_state/workloads.py", "bot.desired_state.workloads.x__backup_verified*",
                   FAST + ["tests/test_manifests.py"]),
-    "redact": ("bot/intake/redact.py", None, FAST + ["tests/test_normalize.py"]),
+    "redact": ("bot/intake/redact.py", None, FAST + ["tests/test_normalize.py", "tests/intake/test_projection.py"]),
 }
 FLOWS = {
     p.stem: (f"bot/flows/{p.name}", None, ["tests/rules/", "tests/test_lifecycle.py"])

@@ -47,7 +47,7 @@ def _compile(pattern: str) -> re.Pattern[str]:
     prefix = r"\A" if anchored else r"(?:\A|/)"
     if pattern.endswith("/"):
         suffix = "/"  # a directory: every file below it
-    elif pattern.endswith("/*") and not pattern.endswith("**"):
+    elif pattern.endswith("/*"):
         suffix = r"\Z"  # `docs/*`: direct children only
     else:
         suffix = r"(?:\Z|/)"  # a file, or a directory and everything below it

@@ -18,3 +18,25 @@ def test_github_tokens_are_redacted(prefix: str) -> None:
 def test_credential_keys_are_dropped_but_empty_ones_kept() -> None:
     assert redact({"Token": "abc", "assignees": [], "note": "fine"}) == {
         "Token": REDACTED, "assignees": [], "note": "fine"}
+
+
+def test_a_url_keeps_what_an_operator_needs_and_loses_its_credentials() -> None:
+    from bot.intake.redact import clean_url
+
+    url = "https://user:pw@grafana.example.com:3000/d/x?orgId=1&token=abc&empty=&q=a/b:c,d#frag"
+    assert clean_url(url) == "https://grafana.example.com:3000/d/x?orgId=1&token=%5Bredacted%5D&empty=&q=a/b:c,d#frag"
+    assert clean_url("file:///etc/x") == "file:///etc/x"  # no host: none is invented
+    # a Slack incoming webhook's path is its secret: only the host stays
+    assert clean_url("https://hooks.slack.com/services/T0/B0/secret?x=1#f") == "https://hooks.slack.com/[redacted]"
+    with pytest.raises(ValueError):
+        clean_url("https://grafana.example.com:99999/")
+
+
+def test_free_text_keeps_its_words_and_loses_urls_secrets_and_bearer_tokens() -> None:
+    from bot.intake.redact import scrub_text
+
+    assert scrub_text("see https://a.example.com/x?api_key=1 now") == "see https://a.example.com/x?api_key=%5Bredacted%5D now"
+    assert scrub_text("Authorization: Bearer abcdefghijklmnop") == "Authorization: Bearer [redacted]"
+    assert scrub_text("go to https://x.example.com:99999/y") == f"go to {REDACTED}"  # not a URL: nothing kept
+    assert scrub_text("key AKIAIOSFODNN7EXAMPLE, bot xoxb-1234567890-abcdef, call +4915112345678") == (
+        f"key {REDACTED}, bot {REDACTED}, call {REDACTED}")
