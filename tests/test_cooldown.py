@@ -27,13 +27,14 @@ def remediate_first(cli, repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         assert cli(*argv, "--repo", repo).code == 0, argv
 
 
-def alert_again(cli, repo: Path, monkeypatch: pytest.MonkeyPatch, starts_at: str) -> None:
+def alert_again(cli, repo: Path, monkeypatch: pytest.MonkeyPatch, starts_at: str) -> str:
     """Another pod of the same Deployment fires at `starts_at`; the bot runs an hour later still."""
     monkeypatch.setenv("INCIDENT_BOT_NOW", "2026-05-17T12:00:00Z")
     payload = grafana_payload(pod="api-9xz")
     payload["alerts"][0]["startsAt"] = starts_at
     run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "again.json", payload))
     assert run.code == 0 and run.out.startswith(f"OPENED incident={SECOND}"), (run.out, run.err)
+    return str(run.out)
 
 
 def test_a_recurrence_inside_the_cool_down_is_semi_manual_naming_the_remediation(cli, repo: Path,

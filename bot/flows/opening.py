@@ -21,7 +21,7 @@ from typing import Any
 from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy
 from bot.errors import InputError, RuleRefusal
-from bot.flows import trace, waiting
+from bot.flows import escalation, trace, waiting
 from bot.flows.derive import derive, renormalized, target
 from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefConflict
@@ -163,6 +163,10 @@ def _carry_out(ws: Workspace, policy: Policy, event: dict[str, Any], sources: di
         # take the full path, which repairs it
         if existing is None or existing.state != "open" or any(lb.startswith("incident:") for lb in existing.labels):
             return [Opened(incident_id, outcome, existing.number if existing else None)]
+    if incident_id is None:  # a new incident, unless its service is at its cap of open pull requests
+        capped = escalation.cap_reached(ws, event, branches)
+        if capped is not None:
+            return [Opened(escalation.escalate(ws, event, sources, capped)[0], Outcome.ESCALATED, None, capped)]
     return [_write(ws, policy, event, sources, incident_id, branches, anchors)]
 
 
@@ -172,6 +176,8 @@ def _write(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dict[s
     stem = event["incident_id"].rsplit("-", 1)[0]
     taken = [int(b.rsplit("-", 1)[1]) for b in branches if b.startswith(f"incident/{stem}-")
              and b.rsplit("-", 1)[1].isdigit()]
+    if found is None:  # an escalated incident has a record (audit/<id>) and no branch: its number stays taken
+        taken += escalation.taken(ws, stem, "audit/")
     incident_id = found or f"{stem}-{max(taken, default=0) + 1:02d}"
     head = branches.get(incident_branch(incident_id)) if found else None
     key = anchors.get(incident_id, event["incident_key"]) if found else event["incident_key"]

@@ -63,6 +63,7 @@ class AuditStep(StrEnum):
     ROLLBACK = "rollback"
     SYNC = "sync"
     REFRESH = "refresh"
+    ESCALATE = "escalate"  # a new incident recorded instead of opened: its service is at its cap of open pulls
     # one workload, many alerts (issue 13): outside the causal chain, each says what happened instead
     ALERT_RESOLVED = "alert_resolved"  # some of the incident's alerts resolved, others still fire
     RESOLVED_UNREMEDIATED = "resolved_unremediated"  # every alert resolved before a merge: closed, no change

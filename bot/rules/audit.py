@@ -28,7 +28,7 @@ GENESIS = "0" * 64
 STATUSES = ("ok", "blocked", "refused")
 # Steps outside the causal chain: a rollback, the sync after a merge, a branch rebuilt on a new main; and
 # what happens to one workload's many alerts instead of (or beside) a remediation (issue 13)
-EXTRA_STEPS = ("rollback", "sync", "refresh", "alert_resolved", "resolved_unremediated", "waiting",
+EXTRA_STEPS = ("rollback", "sync", "refresh", "escalate", "alert_resolved", "resolved_unremediated", "waiting",
                "lock_released")
 
 

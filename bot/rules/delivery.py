@@ -23,6 +23,7 @@ class Outcome(StrEnum):
     """What `open` prints for an incident the delivery touched (the word of its line)."""
 
     OPENED = "OPENED"
+    ESCALATED = "ESCALATED"  # a new incident recorded, not opened: its service is at its cap of open pulls
     UPDATED = "UPDATED"  # joined: its sources were added
     WAITING = "WAITING"  # behind another incident's lock on the same workload
     PARTIALLY_RESOLVED = "PARTIALLY-RESOLVED"  # some of its alerts resolved, others still fire
@@ -34,7 +35,7 @@ class Outcome(StrEnum):
 
 # When one delivery touches an incident several times (a group: pods A and B of one Deployment), its one
 # line says the most telling thing that happened to it.
-PRECEDENCE = (Outcome.OPENED, Outcome.UPDATED, Outcome.RESOLVED_UNREMEDIATED, Outcome.VALIDATED,
+PRECEDENCE = (Outcome.OPENED, Outcome.ESCALATED, Outcome.UPDATED, Outcome.RESOLVED_UNREMEDIATED, Outcome.VALIDATED,
               Outcome.WAITING, Outcome.PARTIALLY_RESOLVED, Outcome.DUPLICATE, Outcome.SKIPPED)
 
 OPEN, MERGED, CLOSED, UNOPENED = "open", "merged", "closed", "unopened"  # UNOPENED: a branch, no pull request
