@@ -35,7 +35,8 @@ def out(text: str) -> None:
 
 
 def err(text: str) -> None:
-    sys.stderr.write(terminal(text) + "\n")
+    """One line on stderr: a newline inside a value is shown (`\\x0a`), never a second line."""
+    sys.stderr.write(terminal(text, lines=False) + "\n")
 
 
 

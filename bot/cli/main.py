@@ -21,6 +21,7 @@ from bot.cli.lifecycle_commands import (
 )
 from bot.cli.seed_commands import cmd_dry_run, cmd_normalize, cmd_readiness, cmd_spec_lint
 from bot.errors import BotError
+from bot.model.ids import is_incident_id
 from bot.receiver.commands import register as register_spool
 
 
@@ -138,6 +139,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(next((w for w in words if not w.startswith("-")), None))
     args = parser.parse_args(argv)
+    incident_id = getattr(args, "incident_id", None)
+    if incident_id is not None and not is_incident_id(incident_id):  # it names refs and folders: matched whole
+        err(f"incident-bot: {incident_id!r}: incident_id: not an incident id (expected e.g. HM-2026-05-17-01)")
+        return 2
     try:
         code: int = args.func(args)
     except BotError as exc:

@@ -274,3 +274,11 @@ def test_a_ref_holding_the_audit_branch_as_a_folder_is_named(cli, opened):
     run = cli("check", "readiness", ID, "--repo", opened)
     assert run.code == 1 and len(run.err.splitlines()) == 1, run.err
     assert f"refs/heads/audit/{ID}/x exists" in run.err and "contention" not in run.err
+
+
+@pytest.mark.parametrize("bad", ["HM-2026-05-17-01\n", "HM-1-01-01T00-01", "../../etc", f"{ID}/x"])
+@pytest.mark.parametrize("command", [("check", "readiness"), ("audit",), ("replay",), ("merge",), ("rollback",)])
+def test_an_incident_id_argument_that_is_not_one_is_refused_in_one_line(cli, repo, bad, command):
+    before = refs(repo)
+    one_line_exit_2(cli(*command, bad, "--repo", repo), "incident_id", "not an incident id")
+    assert refs(repo) == before
