@@ -29,5 +29,10 @@ def test_receiver_has_what_it_needs_and_is_not_synced_by_argo_cd():
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["volumeMounts"][0]["mountPath"] == "/var/lib/incident-bot"
     assert {"name": "INCIDENT_BOT_SPOOL", "value": "/var/lib/incident-bot/spool.db"} in container["env"]
+    # a read-only root filesystem leaves SQLite no directory for its temporary files unless /tmp is mounted
+    # (SQLite looks for a writable one of SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp, /tmp:
+    # https://www.sqlite.org/tempfiles.html, "Temporary File Storage Locations")
+    if container["securityContext"].get("readOnlyRootFilesystem"):
+        assert "/tmp" in {m["mountPath"] for m in container["volumeMounts"]}
     synced = yaml.safe_load((ROOT / "deploy" / "kustomization.yaml").read_text())["resources"]
     assert not any(entry.startswith("receiver") for entry in synced)
