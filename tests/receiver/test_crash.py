@@ -82,12 +82,12 @@ def pending(spool: Path) -> int:
 
 
 def event_ids_on_the_forge(repo: Path) -> Counter[str]:
-    """How many incident branches hold each PagerDuty event id among their recorded sources."""
+    """How many recorded source files, over every incident branch, hold each PagerDuty event id."""
     seen: Counter[str] = Counter()
     for branch in git(repo, "branch", "--list", "--format=%(refname:short)", "incident/*").split():
-        found = subprocess.run(["git", "-C", str(repo), "grep", "-h", "-o", "-E", "EVT[0-9]{8}", branch, "--",
-                                "incidents/"], capture_output=True, text=True).stdout
-        seen.update(set(found.split()))
+        found = subprocess.run(["git", "-C", str(repo), "grep", "-o", "-E", "EVT[0-9]{8}", branch, "--",
+                                ":(glob)incidents/**/sources/**"], capture_output=True, text=True).stdout
+        seen.update(line.rsplit(":", 1)[1] for line in set(found.splitlines()))  # once per (file, id)
     return seen
 
 
