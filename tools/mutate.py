@@ -2,8 +2,11 @@
 
 Each module runs in its own scratch directory (.mutate/<name>/) against only the fast tests that exercise
 it, with one worker (the machine is shared). At the end every surviving mutant is printed (module, line,
-the mutation); the exit code is 1 if any survives that tests/mutation_allowlist.txt does not list with a
-reason. Usage: python tools/mutate.py [MODULE ...] [--flows]  (default: every module of TARGETS).
+the mutation) in the allowlist's own format; the exit code is 1 if any survives that
+tests/mutation_allowlist.txt does not list with a reason, or if an entry for a module that ran matches no
+survivor any more (stale: the code changed or a test now kills it). Entries key on the function and the
+mutated line's text, not on mutmut's numbering, which shifts whenever the function changes.
+Usage: python tools/mutate.py [MODULE ...] [--flows]  (default: every module of TARGETS).
 """
 
 from __future__ import annotations
@@ -64,16 +67,43 @@ def _config(path: str, tests: list[str]) -> str:
     )
 
 
-def allowlist() -> dict[str, str]:
-    """mutant name -> reason; a line is `<mutant name>  # <reason>` and a reason is required."""
-    out = {}
-    for line in ALLOWLIST.read_text().splitlines() if ALLOWLIST.exists() else []:
-        if not line.strip() or line.startswith("#"):
+Key = tuple[str, tuple[str, ...], tuple[str, ...]]  # function, original lines, mutated lines
+
+
+def function_of(mutant: str) -> str:
+    """`bot.rules.spec.x_load__mutmut_3` -> `bot.rules.spec.load`; a method `xǁCǁm` -> `C.m`."""
+    module, _, name = mutant.rsplit("__mutmut_", 1)[0].rpartition(".")
+    name = name[2:].replace("ǁ", ".") if name.startswith("xǁ") else name.removeprefix("x_")
+    return f"{module}.{name}"
+
+
+def allowlist() -> dict[Key, str]:
+    """(function, original lines, mutated lines) -> reason. An entry is a block:
+
+        bot.rules.codeowners.parse
+          - parts = line.split("#", 1)[0].split()
+          + parts = line.split("#")[0].split()
+          why: only element [0] is read, identical either way
+    """
+    out: dict[Key, str] = {}
+    entry: list[str] = []
+    lines = ALLOWLIST.read_text().splitlines() if ALLOWLIST.exists() else []
+    for number, line in enumerate([*lines, ""], 1):
+        if line.startswith("#"):
             continue
-        name, _, reason = line.partition("#")
-        if not reason.strip():
-            sys.exit(f"{ALLOWLIST.name}: {name.strip()} has no reason")
-        out[name.strip()] = reason.strip()
+        if line.strip() and line[:1] == " ":
+            entry.append(line.strip())
+            continue
+        if entry:  # a blank or an unindented line ends the entry before it
+            function, changed = entry[0], entry[1:]
+            reasons = [c[4:].strip() for c in changed if c.startswith("why:")]
+            if not reasons or not reasons[0] or any(c[:2] not in ("- ", "+ ") for c in changed if c[:4] != "why:"):
+                sys.exit(f"{ALLOWLIST.name}: the entry for {function} before line {number} needs `- `/`+ ` lines "
+                         "and a `why:` reason")
+            key = (function, tuple(c[2:] for c in changed if c[:2] == "- "),
+                   tuple(c[2:] for c in changed if c[:2] == "+ "))
+            out[key] = reasons[0]
+        entry = [line.strip()] if line.strip() else []
     return out
 
 
@@ -110,6 +140,12 @@ def run_one(name: str, target: tuple[str, str | None, list[str]]) -> tuple[dict[
     return counts, survivors
 
 
+def key_of(mutant: str, diff: str) -> Key:
+    changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
+    return (function_of(mutant), tuple(ln[1:].strip() for ln in changed if ln[0] == "-"),
+            tuple(ln[1:].strip() for ln in changed if ln[0] == "+"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"default: {', '.join(TARGETS)}")
@@ -121,27 +157,31 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown module(s): {', '.join(unknown)}")
     allowed = allowlist()
-    unexplained = []
+    unexplained, used = [], set()
     for name in names:
         started = time.monotonic()
+        path = {**TARGETS, **FLOWS}[name][0]
         counts, survivors = run_one(name, {**TARGETS, **FLOWS}[name])
         summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         took = time.monotonic() - started
         print(f"== {name}: {sum(counts.values())} mutants ({summary}) in {took:.0f} s", flush=True)
-        source = (ROOT / {**TARGETS, **FLOWS}[name][0]).read_text().splitlines()
+        source = (ROOT / path).read_text().splitlines()
         for mutant, status in survivors:
-            diff = mutmut(SCRATCH / name, "show", mutant)
-            changed = [ln for ln in diff.splitlines() if ln[:1] in "+-" and ln[:3] not in ("+++", "---")]
-            mark = f"allowed: {allowed[mutant]}" if mutant in allowed else "NOT ALLOWED"
-            removed = next((ln[1:] for ln in changed if ln.startswith("-")), None)
-            line = next((n for n, text in enumerate(source, 1) if removed and text.strip() == removed.strip()), "?")
+            key = key_of(mutant, mutmut(SCRATCH / name, "show", mutant))
+            line = next((n for n, text in enumerate(source, 1) if key[1] and text.strip() == key[1][0]), "?")
+            mark = f"allowed: {allowed[key]}" if key in allowed else "NOT ALLOWED"
             print(f"  {mutant} line {line} [{status}] {mark}")
-            for ln in changed:
-                print(f"      {ln}")
-            if mutant not in allowed:
+            print(f"{key[0]}\n" + "".join(f"  - {t}\n" for t in key[1]) + "".join(f"  + {t}\n" for t in key[2]))
+            used.add(key)
+            if key not in allowed:
                 unexplained.append(mutant)
+        module = path.removesuffix(".py").replace("/", ".")
+        for key in allowed:
+            if key[0].startswith(module + ".") and key not in used:
+                print(f"  stale allowlist entry (no such surviving mutant): {key[0]}: {' / '.join(key[1])}")
+                unexplained.append(key[0])
     if unexplained:
-        print(f"{len(unexplained)} surviving mutant(s) outside {ALLOWLIST.relative_to(ROOT)}")
+        print(f"{len(unexplained)} surviving mutant(s) outside {ALLOWLIST.relative_to(ROOT)} or stale entries")
         return 1
     print("no surviving mutant outside the allowlist")
     return 0

@@ -220,13 +220,12 @@ def _message_fields(snap: Snapshot) -> dict[str, object]:
     missing_paths = not_owned(snap, snap.reviewer) if snap.reviewer else []
     return {"head": snap.head[:12], "planned": snap.planned_action, "approves": snap.approves_action,
             "reviewer": snap.reviewer, "not_owned": ", ".join(missing_paths[:3]),
-            "base": (snap.traced_base or "an unknown base")[:12], "resolved_at": snap.resolved_unremediated_at}
+            "base": snap.traced_base[:12] if snap.traced_base else "an unknown base",
+            "resolved_at": snap.resolved_unremediated_at}
 
 
 def missing(step: str, snap: Snapshot) -> list[str]:
     """Every requirement of `step` that the snapshot does not meet, as refusal messages."""
-    if step not in TRANSITIONS:
-        raise KeyError(step)
     have = facts(snap)
     fields = _message_fields(snap)
     return [FACTS[f].format(**fields) for f in TRANSITIONS[step].requires if not have[f]]

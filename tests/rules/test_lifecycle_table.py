@@ -15,7 +15,7 @@ from bot.rules.lifecycle import Approval, Snapshot
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD, OLD, BASE = "a" * 40, "b" * 40, "d" * 40
-OWNERS = tuple(codeowners.parse("/deploy/ @alice @incident-bot\n/incidents/ @alice @incident-bot\n"))
+OWNERS = tuple(codeowners.parse("/deploy/ @alice @acme/sre @incident-bot\n/incidents/ @alice @acme/sre @incident-bot\n"))
 
 
 def happy(step: str) -> Snapshot:
@@ -32,7 +32,7 @@ def happy(step: str) -> Snapshot:
         owners=OWNERS,
         bot_identity="incident-bot",
         emergency_stop=False,
-        reviewer="@alice",
+        reviewer="@alice" if step.startswith("approve") else None,  # only `approve` names who approves
         approves_action="restart_pod" if step == "approve --action" else None,
         trace_ok=True,
         traced_checks={"readiness": "success", "dry-run": "success"},
@@ -62,7 +62,7 @@ BREAK: dict[str, tuple[Callable[[Snapshot], Snapshot], set[str]]] = {
     "reviewer_is_human": (lambda s: dataclasses.replace(s, reviewer="@incident-bot"), {"reviewer_is_human"}),
     # a team handle never approves, even one CODEOWNERS names
     "reviewer_is_a_person": (lambda s: dataclasses.replace(s, reviewer="@acme/sre"),
-                             {"reviewer_is_a_person", "reviewer_is_code_owner"}),
+                             {"reviewer_is_a_person"}),
     "reviewer_is_code_owner": (lambda s: dataclasses.replace(s, reviewer="@carol"), {"reviewer_is_code_owner"}),
     "approved_action_is_planned": (lambda s: dataclasses.replace(s, approves_action="scale_up_replicas_one"),
                                    {"approved_action_is_planned"}),
@@ -108,12 +108,96 @@ def test_each_guard_refuses_with_its_message(step, fact):
     assert first_words in message
 
 
+# More ways the same facts fail, each one a case the table must refuse
+MORE_BREAKS: list[tuple[str, str, Callable[[Snapshot], Snapshot]]] = [
+    # a pull request marked merged with no recorded merge commit has nothing rollback can revert
+    ("pull_merged", "no merge commit", lambda s: dataclasses.replace(s, merged_commit=None)),
+    ("pull_merged", "a merge commit but still open", lambda s: dataclasses.replace(s, pull_state="open")),
+]
+
+
+@pytest.mark.parametrize(("fact", "case", "breaker"), MORE_BREAKS, ids=[f"{f}-{c}" for f, c, _ in MORE_BREAKS])
+def test_more_ways_a_fact_fails(fact, case, breaker):
+    for step in [s for s, t in lifecycle.TRANSITIONS.items() if fact in t.requires]:
+        assert lifecycle.missing(step, breaker(happy(step))) == [lifecycle.FACTS[fact]]
+
+
 def test_refusal_messages_name_the_head_and_the_paths():
     snap = dataclasses.replace(happy("merge"), reviews=(), reviewer="@carol")
     assert f"no approval from a code owner (other than the bot) on head {HEAD[:12]}" in lifecycle.missing("merge", snap)
     assert lifecycle.missing("approve", snap) == [
         "reviewer is not a code owner of the changed paths "
         "(deploy/appointments-api/deployment.yaml, incidents/HM-2026-05-17-01/plan.md)"]
+
+
+def test_a_refusal_names_every_missing_requirement():
+    snap = dataclasses.replace(happy("merge"), checks={**happy("merge").checks, "dry-run": "failure"},
+                               emergency_stop=True)
+    with pytest.raises(IllegalTransition) as refused:
+        lifecycle.require("merge", snap)
+    assert str(refused.value) == (
+        f"merge refused: dry-run check has not succeeded on head {HEAD[:12]}; "
+        "emergency stop engaged (policies/emergency_stop.yaml); "
+        f"the sealed audit trace holds no successful readiness and dry-run on head {HEAD[:12]} at one base, "
+        "matching the recorded checks")
+
+
+def test_a_refusal_names_at_most_three_paths_the_reviewer_does_not_own():
+    paths = tuple(f"deploy/app-{n}/deployment.yaml" for n in range(5))
+    snap = dataclasses.replace(happy("approve"), changed_paths=paths, reviewer="@carol")
+    assert lifecycle.missing("approve", snap) == [
+        f"reviewer is not a code owner of the changed paths ({', '.join(paths[:3])})"]
+
+
+def test_main_moved_names_the_base_the_checks_judged():
+    moved = dataclasses.replace(happy("merge"), main_head="e" * 40)
+    assert lifecycle.missing("merge", moved) == [
+        f"main moved since the checks ran on {BASE[:12]}: re-run the checks"]
+    untraced = dataclasses.replace(happy("merge"), traced_base=None)
+    assert lifecycle.missing("merge", untraced) == [
+        "main moved since the checks ran on an unknown base: re-run the checks"]
+
+
+def semi_manual(step: str, approval: Approval | None) -> Snapshot:
+    """`step` after a semi-manual readiness verdict, with `approval` the only review (beside @alice's plain one)."""
+    snap = happy(step)
+    checks = {**snap.checks, "readiness": "action_required"}
+    reviews = (*snap.reviews, *([approval] if approval else []))
+    return dataclasses.replace(snap, checks=checks, traced_checks=checks, reviews=reviews, traced_reviews=reviews)
+
+
+ACTION_APPROVAL = Approval("@alice", HEAD, "approved", approves_action="restart_pod")
+# approvals of the action that do not open the semi-manual gate (issue 11: "on the GitHub forge any COMMENT
+# review from anyone carrying `Approves-Action:` opens the semi-manual gate")
+NOT_AN_ACTION_APPROVAL = {
+    "of an older head": dataclasses.replace(ACTION_APPROVAL, sha=OLD),
+    "a comment, not an approval": dataclasses.replace(ACTION_APPROVAL, state="commented"),
+    "by a team CODEOWNERS names": dataclasses.replace(ACTION_APPROVAL, reviewer="@acme/sre"),
+    "by the bot": dataclasses.replace(ACTION_APPROVAL, reviewer="@incident-bot"),
+    "by someone who owns no changed path": dataclasses.replace(ACTION_APPROVAL, reviewer="@carol"),
+    "of another action": dataclasses.replace(ACTION_APPROVAL, approves_action="scale_up_replicas_one"),
+    "a plain approval": dataclasses.replace(ACTION_APPROVAL, approves_action=None),
+}
+
+
+@pytest.mark.parametrize("step", ["check_dry_run", "merge"])
+def test_a_code_owners_approval_of_the_action_on_head_opens_the_semi_manual_gate(step):
+    lifecycle.require(step, semi_manual(step, ACTION_APPROVAL))
+    assert lifecycle.action_approval(semi_manual(step, ACTION_APPROVAL)) == ACTION_APPROVAL
+
+
+@pytest.mark.parametrize("step", ["check_dry_run", "merge"])
+@pytest.mark.parametrize("case", sorted(NOT_AN_ACTION_APPROVAL))
+def test_an_approval_of_the_action_counts_only_from_a_code_owner_on_head(step, case):
+    with pytest.raises(IllegalTransition, match="semi-manual|readiness check has not succeeded"):
+        lifecycle.require(step, semi_manual(step, NOT_AN_ACTION_APPROVAL[case]))
+
+
+def test_a_plan_without_an_action_has_no_action_to_approve():
+    """A plain approval (no action named) must not pass for the approval of a plan that names none."""
+    snap = dataclasses.replace(semi_manual("merge", None), planned_action=None)
+    assert lifecycle.action_approval(snap) is None
+    assert "semi-manual readiness: a human must approve the action (approve --action)" in lifecycle.missing("merge", snap)
 
 
 def test_the_dry_run_under_an_emergency_stop_runs_and_blocks():
