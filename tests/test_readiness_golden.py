@@ -67,3 +67,31 @@ def test_bad_readiness_input_names_file_and_field(cli, tmp_path: Path, mutate, f
     assert run.out == ""
     assert len(run.err.splitlines()) == 1
     assert run.err.startswith(f"incident-bot: {path}: {field}: ")
+
+
+PROFILES = """default_profile: default
+profiles:
+  default: {auto: 23, semi_manual: 20, max_radius: deployment, min_audit_trace_coverage: 1.0}
+  even: {auto: 22, semi_manual: 22, max_radius: deployment, min_audit_trace_coverage: 1.0}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        (("semi_manual: 22,", "semi_manual: 23,"), "$.profiles.even.semi_manual: exceeds auto"),
+        (("default_profile: default", "default_profile: even-stricter"), "$.default_profile: names no defined profile"),
+    ],
+)
+def test_an_inconsistent_profiles_policy_is_unusable_input(cli, tmp_path: Path, change, error):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "readiness.yaml").write_text(PROFILES.replace(*change))
+    run = cli("readiness", "--repo", tmp_path, "--readiness", FIXTURES / "readiness_pass.json")
+    assert (run.code, run.out, run.err) == (2, "", f"incident-bot: policies/readiness.yaml: {error}\n")
+
+
+def test_a_profile_whose_semi_manual_threshold_equals_auto_has_no_semi_manual_band(cli, tmp_path: Path):
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "readiness.yaml").write_text(PROFILES)
+    run = cli("readiness", "--repo", tmp_path, "--readiness", FIXTURES / "readiness_pass.json", "--profile", "even")
+    assert (run.code, run.out.strip()) == (0, "PASS incident=HM-2026-05-17-01 score=24/25")

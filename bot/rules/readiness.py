@@ -129,8 +129,7 @@ def evaluate(r: Readiness, profile: Profile) -> GateResult:
     # caps implementation at 2 (seed exercise 2); an implementation <= 2 with no radius at all blocks.
     if r.radius_of_impact is not None and radius_rank(r.radius_of_impact) > radius_rank(profile.max_radius):
         if not r.dry_run_verified:
-            if scores["implementation"] > 2:
-                scores["implementation"] = 2
+            scores["implementation"] = min(scores["implementation"], 2)
             blockers.append(
                 f"implementation<=2: undefined blast radius, radius_of_impact={r.radius_of_impact} wider than "
                 f"{profile.max_radius} (profile {profile.name}) without dry_run_verified"
