@@ -25,8 +25,7 @@ _COMMANDS = re.compile(
 
 @dataclass(frozen=True)
 class PreApproved:
-    name: str
-    requires: tuple[str, ...]
+    requires: tuple[str, ...]  # preconditions the spec adds to the catalog's
 
 
 @dataclass(frozen=True)
@@ -40,7 +39,8 @@ class Spec:
 
 def parse_spec(text: str, source: str) -> Spec:
     require_utf8(text, source)
-    match = FRONT_MATTER.match(text.replace("\r\n", "\n"))
+    text = text.replace("\r\n", "\n")  # the body's offsets are the normalised text's
+    match = FRONT_MATTER.match(text)
     if not match:
         raise InputError(source, "front matter", "missing: the spec must start with a '---' YAML block")
     data: Any = validate(parse_yaml(match.group("yaml"), source), "spec_frontmatter", source)
@@ -48,7 +48,7 @@ def parse_spec(text: str, source: str) -> Spec:
     for item in data["pre_approved_actions"]:
         if item["name"] in actions:
             raise InputError(source, "$.pre_approved_actions", f"action {item['name']!r} listed twice")
-        actions[item["name"]] = PreApproved(item["name"], tuple(item.get("requires", [])))
+        actions[item["name"]] = PreApproved(tuple(item.get("requires", [])))
     return Spec(
         incident_type=data["incident_type"],
         pre_approved=actions,

@@ -14,7 +14,7 @@ def catalog(radius: str, preconditions: tuple[str, ...] = ()) -> Catalog:
 
 
 def spec(max_radius: str, requires: tuple[str, ...] = ()) -> Spec:
-    return Spec("high_memory_usage", {"scale_up": PreApproved("scale_up", requires)}, max_radius, "", "specify.md")
+    return Spec("high_memory_usage", {"scale_up": PreApproved(requires)}, max_radius, "", "specify.md")
 
 
 def test_radius_within_the_spec_passes() -> None:
@@ -91,5 +91,5 @@ def test_emergency_stop_result_names_the_action() -> None:
 
 
 def test_action_outside_the_catalog_is_named() -> None:
-    s = Spec("t", {"mystery": PreApproved("mystery", ())}, "cluster", "", "specify.md")
+    s = Spec("t", {"mystery": PreApproved(())}, "cluster", "", "specify.md")
     assert evaluate(s, "mystery", {}, catalog("pod")).reasons == ("BLOCK: action 'mystery' is not in the action catalog",)
