@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SPEC
 
+from bot.errors import InputError
 from bot.render.artifacts import render_specify
 from bot.rules.spec import parse_spec, sections
 
@@ -15,13 +16,19 @@ SEED = SPEC.read_text()
 FRONT, BODY = SEED[: SEED.index("# Specify")], SEED[SEED.index("# Specify"):]
 
 
-def test_a_spec_saved_with_windows_line_endings_is_the_same_spec(cli, tmp_path: Path):
-    crlf = tmp_path / "specify.md"
-    crlf.write_bytes(SEED.replace("\n", "\r\n").encode())
-    run = cli("spec", "lint", crlf, "--repo", ROOT)
-    assert (run.code, run.err) == (0, "")
-    # the incident's specify.md is rendered from the body: no stray front matter, same text
-    assert parse_spec(crlf.read_text(), "s").body == parse_spec(SEED, "s").body == BODY
+def test_a_spec_committed_with_windows_line_endings_is_the_same_spec():
+    """Text read from git keeps its CRLF (Python's text mode would hide it): the body rendered into the incident's
+    specify.md carries no stray front matter."""
+    crlf = parse_spec(SEED.replace("\n", "\r\n"), "specs/high_memory_usage/specify.md")
+    assert crlf == parse_spec(SEED, "specs/high_memory_usage/specify.md")
+    assert crlf.body == BODY
+
+
+def test_a_spec_that_is_not_utf8_in_git_names_the_file():
+    """Bytes read from git that are not UTF-8 arrive as lone surrogates (bot/config/loader.py)."""
+    with pytest.raises(InputError) as bad:
+        parse_spec(SEED.replace("WHY", "WHY \udcff"), "specs/high_memory_usage/specify.md")
+    assert str(bad.value).startswith("specs/high_memory_usage/specify.md: not UTF-8 text (character ")
 
 
 def test_every_finding_names_the_file_and_the_line(cli, tmp_path: Path):
