@@ -152,7 +152,8 @@ def clean(text: Any) -> str | None:
     None. An identity value ends up in a commit subject, a trailer and a branch's files: one line each."""
     if not isinstance(text, str) or not text.strip():
         return None
-    return scrub_text(text if _ONE_LINE.fullmatch(text) else " ".join(text.split()))
+    text = text.strip()
+    return scrub_text(" ".join(text.split()) if _FOLD.search(text) else text)
 
 
-_ONE_LINE = re.compile(r"\S(?:[^\s]| (?=\S))*")  # already stripped with single spaces: the usual case
+_FOLD = re.compile(r"[^\S ]|  ")  # whitespace other than single spaces: the unusual case

@@ -55,7 +55,7 @@ def clean_url(url: str) -> str:
 
 # Every pattern below needs one of these: ':' (URL), '_' (GitHub token), whitespace (bearer), '@' (e-mail),
 # '+' or a grouped 10-digit number (phone). Text with none of them is returned as is, with one search.
-_MAYBE = re.compile(r"[@:_+\s-]|\d{3}\)?[ -]\d{3}-\d{4}|\d{10}|AKIA|ASIA")
+_MAYBE = re.compile(r"[@:_+\s]|\d{3}\)?[ -]\d{3}-\d{4}|\d{10}|AKIA|ASIA|xox")
 
 
 def _scrubbed_url(url: str) -> str:
