@@ -65,20 +65,18 @@ def now() -> str:
 
 
 def storm() -> list[tuple[str, dict[str, Any], list[str]]]:
-    """50 alerts for the 20 pods of Deployment api: Grafana and Alertmanager groups and PagerDuty incidents,
-    in a shuffled order; (source, payload, pods) per delivery."""
+    """50 alerts for the 20 pods of Deployment api: three Grafana and three Alertmanager groups (distinct pods
+    within a group, as a vendor groups by labels) and four PagerDuty incidents, in a shuffled order;
+    (source, payload, pods) per delivery."""
     rng = random.Random(13)
-    alerts = PODS + [rng.choice(PODS) for _ in range(30)]  # every pod, then 30 repeats
-    rng.shuffle(alerts)
+    pods = rng.sample(PODS, len(PODS))
+    grafana = [pods[:9], pods[9:18], rng.sample(PODS, 8)]  # every pod but the last two, then repeats
+    manager = [rng.sample(PODS, 7), rng.sample(PODS, 7), rng.sample(PODS, 6)]
+    paged = [pods[18], pods[19], rng.choice(PODS), rng.choice(PODS)]
     out: list[tuple[str, dict[str, Any], list[str]]] = []
-    grafana, rest = alerts[:24], alerts[24:]
-    for chunk in (grafana[:7], grafana[7:13], grafana[13:20], grafana[20:]):  # groups of 4 to 7
-        out.append(("grafana", grafana_group([(p, "firing") for p in dict.fromkeys(chunk)]), chunk))
-    manager, paged = rest[:18], rest[18:]
-    for chunk in (manager[:6], manager[6:12], manager[12:]):
-        out.append(("alertmanager", alertmanager_group([(p, "firing") for p in dict.fromkeys(chunk)]), chunk))
-    for n, pod in enumerate(paged):
-        out.append(("pagerduty", pagerduty_incident(pod, 2000 + n), [pod]))
+    out += [("grafana", grafana_group([(p, "firing") for p in chunk]), chunk) for chunk in grafana]
+    out += [("alertmanager", alertmanager_group([(p, "firing") for p in chunk]), chunk) for chunk in manager]
+    out += [("pagerduty", pagerduty_incident(pod, 2000 + n), [pod]) for n, pod in enumerate(paged)]
     rng.shuffle(out)
     return out
 
@@ -87,7 +85,8 @@ def test_fifty_alerts_for_twenty_pods_of_one_deployment_are_one_incident_that_me
                                                                                      monkeypatch):
     monkeypatch.setenv("INCIDENT_BOT_NOW", "2026-05-17T08:40:00Z")
     deliveries = storm()
-    assert sum(len(pods) for _, _, pods in deliveries) == 50 and len(deliveries) == 15
+    sent_alerts = sum(len(p["alerts"]) if s != "pagerduty" else 1 for s, p, _ in deliveries)
+    assert (sent_alerts, len(deliveries)) == (50, 10)
     lines = [line for source, payload, _ in deliveries for line in opens(cli, repo, **{source: payload})]
     assert lines[0] == f"OPENED incident={ID} pull=#1"
     assert set(lines[1:]) <= {f"UPDATED incident={ID} pull=#1", f"DUPLICATE incident={ID} pull=#1"}
@@ -95,12 +94,12 @@ def test_fifty_alerts_for_twenty_pods_of_one_deployment_are_one_incident_that_me
 
     got = event(repo)
     assert got["pods"] == sorted(PODS) and len(got["alert_keys"]) == 20
-    # vendor identities exactly as sent: every fingerprint and PagerDuty incident of the 15 deliveries
+    # vendor identities exactly as sent: every fingerprint and PagerDuty incident of the 10 deliveries
     sent = {(s, a["fingerprint"]) for s, p, _ in deliveries if s != "pagerduty" for a in p["alerts"]}
     sent |= {(s, p["event"]["data"]["id"]) for s, p, _ in deliveries if s == "pagerduty"}
     kept = {(s, r.get("fingerprint") or r.get("incident_id")) for s, refs in got["source_refs"].items() for r in refs}
     assert kept == sent
-    assert len(git(repo, "ls-tree", "--name-only", f"{BRANCH}:incidents/{ID}/sources/").split()) == 15
+    assert len(git(repo, "ls-tree", "--name-only", f"{BRANCH}:incidents/{ID}/sources/").split()) == 10
     # one pod-template annotation, one plan: the same remediation as for one alert
     assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy").split() == [
         "deploy/appointments-api/deployment.yaml"]
@@ -209,18 +208,25 @@ def test_repeated_resolution_after_the_merge_validates_once(cli, repo: Path):
     assert git(repo, "rev-parse", BRANCH) == merged_head
 
 
-def test_an_alert_of_another_type_waits_behind_the_lock_until_the_holder_closes(cli, repo: Path):
+WAITS = (f"WAITING incident={ID} pull=#1 (high_cpu_usage alert for Deployment/appointments-api/api waits: "
+         f"{ID} holds the lock on it)")
+
+
+def second_type(repo: Path) -> None:
+    """A second incident type on main (its own alert name and prefix, the same spec)."""
     types = repo / "policies" / "incident_types.yaml"
     types.write_text(types.read_text().replace("# Alerts that match no type", (
         "  high_cpu_usage:\n    prefix: HC\n    spec: specs/high_memory_usage/specify.md\n"
         "    alertnames: [HighCPUUsage]\n# Alerts that match no type")))
     git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "a second incident type")
+
+
+def test_an_alert_of_another_type_waits_behind_the_lock_until_the_holder_closes(cli, repo: Path):
+    second_type(repo)
     assert opens(cli, repo, grafana=grafana_group([(PODS[0], "firing")])) == [f"OPENED incident={ID} pull=#1"]
     cpu = grafana_group([(PODS[1], "firing")], alertname="HighCPUUsage")
-    waits = (f"WAITING incident={ID} pull=#1 (high_cpu_usage alert for Deployment/appointments-api/api waits: "
-             f"{ID} holds the lock on it)")
-    assert opens(cli, repo, grafana=cpu) == [waits]
-    assert opens(cli, repo, grafana=cpu) == [waits]  # a redelivery records nothing new
+    assert opens(cli, repo, grafana=cpu) == [WAITS]
+    assert opens(cli, repo, grafana=cpu) == [WAITS]  # a redelivery records nothing new
     assert incident_branches(repo) == [BRANCH] and steps(repo).count("waiting") == 1
 
     # the holder's alert resolves before its merge: it closes, and the waiting alert is opened
@@ -229,3 +235,19 @@ def test_an_alert_of_another_type_waits_behind_the_lock_until_the_holder_closes(
         "OPENED incident=HC-2026-05-17-01 pull=#2"]
     assert steps(repo)[-1] == "lock_released"
     assert event(repo, "HC-2026-05-17-01", "incident/HC-2026-05-17-01")["pods"] == [PODS[1]]
+
+
+def test_the_lock_is_released_when_the_holder_merges(cli, repo: Path):
+    """Atlantis unlocks when the pull request is merged (https://www.runatlantis.io/docs/locking): post-merge
+    opens what waited, on the new main."""
+    second_type(repo)
+    assert opens(cli, repo, grafana=grafana_group([(PODS[0], "firing")])) == [f"OPENED incident={ID} pull=#1"]
+    assert opens(cli, repo, grafana=grafana_group([(PODS[1], "firing")], alertname="HighCPUUsage")) == [WAITS]
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo).code == 0
+    run = cli("post-merge", "--repo", repo, "--commit", git(repo, "rev-parse", "main").strip())
+    assert run.code == 0 and run.out.splitlines()[-1] == "OPENED incident=HC-2026-05-17-01 pull=#2", run.out
+    assert steps(repo)[-1] == "lock_released"
+    # rendered on the new main: the merged remediation is its starting point
+    assert git(repo, "merge-base", "main", "incident/HC-2026-05-17-01").strip() == git(repo, "rev-parse", "main").strip()

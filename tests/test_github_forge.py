@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import FIXTURES
+from lifecycle_helpers import alertmanager_group, grafana_group, write_json
 
 from bot.errors import ForgeError, InputError, RuleRefusal
 from bot.flows.opening import open_incidents
@@ -405,3 +406,49 @@ def test_a_branch_holding_the_incident_branch_as_a_folder_is_named(run, server: 
     assert opened.code == 1 and len(opened.err.splitlines()) == 1, opened.err
     assert f"refs/heads/{BRANCH}/x exists" in opened.err and "kept moving" not in opened.err
     assert branches(server) == [f"refs/heads/{BRANCH}/x"] and not server.pulls
+
+
+# ------------------------------------------------------------------ one workload, many alerts (issue 13)
+
+
+def test_alerts_of_one_deployment_coalesce_into_one_pull_request_and_a_second_workload_opens_another(
+        run, server: GitHubFake, tmp_path: Path) -> None:
+    first = write_json(tmp_path / "a.json", grafana_group([("api-7b4c01f-q1x", "firing")]))
+    assert run("open", "--grafana", first).out.strip() == f"OPENED incident={ID} pull=#1"
+    more = write_json(tmp_path / "b.json", alertmanager_group([("api-7b4c02f-q2x", "firing"),
+                                                               ("api-7b4c03f-q3x", "firing")]))
+    joined = run("open", "--alertmanager", more)
+    assert joined.out.strip() == f"UPDATED incident={ID} pull=#1", joined.err
+    assert branches(server) == [f"refs/heads/{BRANCH}"] and len(server.pulls) == 1
+    assert [e.operation_id for e in joined.requests].count("pulls/create") == 0
+    event = json.loads(server.file_at(BRANCH, f"incidents/{ID}/event.json"))
+    assert event["pods"] == ["api-7b4c01f-q1x", "api-7b4c02f-q2x", "api-7b4c03f-q3x"]
+    assert all(f"`{a['fingerprint']}`" in server.pulls[0].body for a in json.loads(more.read_text())["alerts"])
+
+    group = grafana_group([("api-7b4c04f-q4x", "firing")])
+    group["alerts"] += grafana_group([("db-0", "firing")], namespace="appointments-db",
+                                     service="appointments-db")["alerts"]
+    both = run("open", "--grafana", write_json(tmp_path / "c.json", group))
+    assert both.out.splitlines() == [f"UPDATED incident={ID} pull=#1", "OPENED incident=HM-2026-05-17-02 pull=#2"]
+    assert len(server.pulls) == 2
+
+
+def test_a_resolution_before_the_merge_closes_the_pull_request_with_the_reason(run, server: GitHubFake,
+                                                                               tmp_path: Path) -> None:
+    assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).code == 0
+    assert run("check", "readiness", ID).code == 0
+    resolved = write_json(tmp_path / "resolved.json", grafana_group([("api-7b4", "resolved")]))
+    closed = run("open", "--grafana", resolved)
+    assert closed.out.strip() == (f"RESOLVED-UNREMEDIATED incident={ID} pull=#1 "
+                                  "(pull request closed: resolved before remediation)"), closed.err
+    pull = server.pulls[0]
+    assert pull.state == "closed" and not pull.merged
+    said = [c.body for c in server.repo().comments if c.issue_number == 1]
+    assert len(said) == 1 and "resolved before a remediation was merged" in said[0]
+    for argv in (("check", "dry-run", ID), ("merge", ID)):
+        refused = run(*argv)
+        assert refused.code == 1 and "before any remediation was merged" in refused.err, refused.err
+    assert not pull.merged and "restarted-by" not in server.file_at("main", "deploy/appointments-api/deployment.yaml")
+    again = run("open", "--grafana", resolved)  # the same resolution again: nothing written
+    assert again.out.strip() == f"DUPLICATE incident={ID} pull=#1"
+    assert all(e.method == "GET" for e in again.requests)
