@@ -218,13 +218,13 @@ def _backup_verified(target: ManifestObject, as_of: str | None = None, max_age_h
         raise InputError(target.path, f"metadata.annotations.{BACKUP_VERIFIED}", "must be a quoted string")
     if _RFC3339.fullmatch(value.upper()) is None:
         return False
-    try:  # the pattern checks the shape, this the ranges (month 13, hour 25)
-        verified = datetime.fromisoformat(value.upper().replace("Z", "+00:00"))
+    try:  # the pattern checks the shape, this the ranges (month 13, hour 25); "Z" reads as UTC since 3.11
+        verified = datetime.fromisoformat(value.upper())
     except ValueError:
         return False
     if as_of is None or max_age_hours is None:
         return True
-    moment = datetime.fromisoformat(as_of.replace("Z", "+00:00"))
+    moment = datetime.fromisoformat(as_of)
     age_hours = (moment - verified).total_seconds() / 3600
     return 0 <= age_hours <= max_age_hours
 
