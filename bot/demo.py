@@ -1,7 +1,8 @@
 """`make demo`: the seed's case study, end to end, on a throwaway copy of this repository.
 
 Every step is a real `incident-bot` command against a real git repository (the local forge); the
-story ends with a verified, replayable audit trace. Nothing outside a temporary directory is touched.
+story ends with a verified, replayable audit trace and the seed incident's evidence package, written to
+capstone/HM-2026-05-17-01/ (git-ignored); nothing else outside a temporary directory is touched.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from bot.config.loader import load_json
 
 ROOT = Path(__file__).resolve().parent.parent
 ID = "HM-2026-05-17-01"
+# The one thing the demo keeps: the seed incident's evidence package, where the chapter puts it (git-ignored).
+PACKAGE = ROOT / "capstone" / ID
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
 
@@ -90,6 +93,9 @@ def story(repo: Path) -> None:
         run("14. Anyone can verify the hash chain ...", "audit", "verify", ID, "--repo", r, expect=0)
         run("15. ... and replay the event, readiness and dry-run from the record", "replay", ID, "--repo", r,
             expect=0)
+        run(f"16. The evidence package for team review, kept in {PACKAGE.relative_to(ROOT)}/: readiness.md and "
+            "validation.md, from the trace and the recorded artifacts only", "evidence", ID,
+            "--repo", r, "--out", str(PACKAGE), expect=0)
 
 
 def demo() -> int:

@@ -33,7 +33,7 @@ def _rewrite_trace(repo: Path, change) -> None:
 
 def test_intact_chain_verifies(cli, opened: Path):
     run = cli("audit", "verify", ID, "--repo", opened)
-    assert run.code == 0 and run.out.startswith(f"VERIFIED incident={ID} entries=8")
+    assert run.code == 0 and run.out.startswith(f"VERIFIED incident={ID} entries=10")  # 8 + a command entry per run
 
 
 def test_edited_entry_is_named(cli, opened: Path):

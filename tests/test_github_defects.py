@@ -25,8 +25,9 @@ pytest_plugins = ["tests.githubfake.fixture"]
 
 
 def trace(server: GitHubFake) -> list[dict[str, object]]:
+    """The causal chain's entries (each command's own `command` entry, written after it, left out)."""
     text = server.file_at(f"audit/{ID}", f"incidents/{ID}/audit.jsonl") or ""
-    return [json.loads(line) for line in text.splitlines()]
+    return [e for e in map(json.loads, text.splitlines()) if e["step"] != "command"]
 
 
 def steps(server: GitHubFake) -> list[tuple[str, str]]:

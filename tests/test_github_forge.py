@@ -106,7 +106,7 @@ def test_seed_scenario_through_the_cli(run, server: GitHubFake) -> None:
     pull = server.pulls[0]
     assert pull.head_ref == BRANCH and sorted(pull.labels) == ["incident:high_memory_usage", "severity:critical"]
     assert (pull.requested_reviewers, pull.requested_teams) == (["alice", "bob"], ["sre"])  # never the bot
-    phases = [server.repo().commit(c).message.split("Phase: ")[1].strip()
+    phases = [server.repo().commit(c).message.split("Phase: ")[1].splitlines()[0]
               for c in server.repo().git.commits_between(main, server.ref_sha(BRANCH))]
     assert phases == ["received", "specify", "plan", "tasks", "implement"]
 

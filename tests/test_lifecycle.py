@@ -319,8 +319,9 @@ def test_post_merge_records_the_sync_and_summaries_match_the_check(cli, repo: Pa
     assert run.out.strip() == (f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments "
                                "(https://argocd.example.com/applications/gitops): confirm the sync in Argo CD")
     steps = [line.split()[2] for line in cli("audit", ID, "--repo", repo).out.splitlines() if line[:3].strip().isdigit()]
-    assert steps[-2:] == ["merge", "sync"]
-    sync = json.loads(git(repo, "show", f"audit/{ID}:incidents/{ID}/audit.jsonl").splitlines()[-1])
+    assert [s for s in steps if s != "command"][-2:] == ["merge", "sync"]  # each command is recorded after its step
+    assert steps[-1] == "command"
+    sync = json.loads(git(repo, "show", f"audit/{ID}:incidents/{ID}/audit.jsonl").splitlines()[-2])
     assert (sync["status"], sync["evidence"]["revision"], sync["evidence"]["argocd_application"]) == (
         "pending", merge, "appointments")
     # running it again (a re-delivered push event) adds no second merge entry

@@ -26,6 +26,8 @@ VALID = {
     "readiness": json.loads((FIXTURES / "readiness_pass.json").read_text()),
     "incident_event": json.loads((FIXTURES / "incident_event.expected.json").read_text()),
     "context": {"stateless": True, "hpa_enabled": False},
+    "audit_command": {"command": "incident-bot check readiness HM-2026-05-17-01", "head": "a" * 40, "base": None,
+                      "exit_code": 1, "verdict": "BLOCK", "message": "score=22/25 below threshold 23"},
     "spec_frontmatter": {"incident_type": "high_memory_usage", "max_blast_radius": "deployment",
                          "pre_approved_actions": [{"name": "restart_pod"}, {"name": "x", "requires": ["stateless"]}]},
 }

@@ -567,7 +567,8 @@ def checks_on(repo: Path, sha: str) -> dict[str, Any]:
 
 
 def audit_steps(repo: Path) -> list[str]:
-    return [line.split()[2] for line in bot(repo, "audit", ID).splitlines() if re.match(r"^\s*\d+ ", line)]
+    steps = [line.split()[2] for line in bot(repo, "audit", ID).splitlines() if re.match(r"^\s*\d+ ", line)]
+    return [s for s in steps if s != "command"]  # the causal chain; each command's own entry follows it
 
 
 INTAKE_JOBS = {"Intake/normalize", "Intake/open"}

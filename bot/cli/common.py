@@ -40,7 +40,24 @@ def err(text: str) -> None:
 
 
 
+def note(args: argparse.Namespace, incident_id: str, verdict: str, command: str | None = None) -> None:
+    """Tell main which incident this command touched and its verdict (and, when the typed one would not
+    re-run from the repository, the command line to record): main records the command in that incident's
+    trace once it knows the exit code (bot.cli.main.trace_command)."""
+    if not hasattr(args, "touched"):
+        args.touched = []
+    args.touched.append((incident_id, verdict, command))
+
+
 def workspace(args: argparse.Namespace) -> Workspace:
+    """The command's workspace (one per command: main's trace hook reuses it)."""
+    if getattr(args, "workspace_", None) is None:
+        args.workspace_ = _workspace(args)
+    ws: Workspace = args.workspace_
+    return ws
+
+
+def _workspace(args: argparse.Namespace) -> Workspace:
     import os
     import re
 

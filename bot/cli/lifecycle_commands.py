@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import err, out, workspace
+from bot.cli.common import err, note, out, workspace
 from bot.errors import InputError
 
 
@@ -16,11 +16,39 @@ def _payloads(args: argparse.Namespace) -> dict[str, tuple[Any, str]]:
     return payloads_from_args(args, load_json)
 
 
+def recorded_command(args: argparse.Namespace, payloads: dict[str, tuple[Any, str]], folder: str = "sources"
+                     ) -> Any:
+    """The open command line for an incident: each `--<source> FILE` names the redacted copy `open`
+    records (`incidents/<id>/sources/...`), so the line re-runs from the repository alone."""
+    from bot.flows.workspace import source_name
+    from bot.intake.redact import scrub_text
+    from bot.intake.sources import SOURCES
+    from bot.rules.audit import command_line
+
+    def line(incident_id: str) -> str:
+        words = list(args.words_)
+        for source, (data, path) in payloads.items():
+            recorded = f"incidents/{incident_id}/{folder}/{source_name(source, SOURCES[source].kept(data))}"
+            for i, word in enumerate(words[:-1]):
+                if word == f"--{source}" and words[i + 1] == path:
+                    words[i + 1] = recorded
+        return command_line(words, scrub_text)
+
+    return line
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from bot.flows.opening import open_incidents
 
-    results = open_incidents(workspace(args), _payloads(args))
-    for result in results:
+    payloads = _payloads(args)
+    ws = workspace(args)
+    ws.command = recorded_command(args, payloads)
+    for result in open_incidents(ws, payloads):
+        # a resolution is recorded here; an incident opened or updated with the commits it wrote (their
+        # trailers); a DUPLICATE, SKIPPED or WAITING delivery changed no incident of its own
+        if result.outcome in ("VALIDATED", "PARTIALLY-RESOLVED", "RESOLVED-UNREMEDIATED"):
+            note(args, result.incident_id, result.outcome,
+                 recorded_command(args, payloads, "validation")(result.incident_id))
         out(result.line())
     return 0
 
@@ -28,15 +56,20 @@ def cmd_open(args: argparse.Namespace) -> int:
 def cmd_check(args: argparse.Namespace) -> int:
     from bot.flows.check_dry_run import check_dry_run
     from bot.flows.check_readiness import check_readiness
+    from bot.render.report import lost_point_line
 
     ws = workspace(args)
     if args.check == "readiness":
-        gate, summary, title = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
+        run = check_readiness(ws, args.incident_id, args.profile, rollback=args.rollback)
+        gate, summary, title = run.gate, run.summary, run.title
         approved = title != gate.line()  # semi-manual, and a code owner approved the action: a success
-        line, reasons, code = title, gate.reasons, 0 if approved else gate.exit_code
+        lost = [lost_point_line(p) for p in run.points if not p.earned]
+        line, reasons, code = title, (*gate.reasons, *lost), 0 if approved else gate.exit_code
+        note(args, args.incident_id, gate.verdict)
     else:
         result, summary = check_dry_run(ws, args.incident_id, rollback=args.rollback)
         line, reasons, code = f"{result.line()} incident={args.incident_id}", result.reasons, result.exit_code
+        note(args, args.incident_id, result.verdict)
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as handle:  # $GITHUB_STEP_SUMMARY is appended to
             handle.write(summary + "\n")
@@ -51,6 +84,7 @@ def cmd_approve(args: argparse.Namespace) -> int:
 
     review = approve(workspace(args), args.incident_id, args.reviewer, args.action, rollback=args.rollback)
     action = f" action={review.approves_action}" if review.approves_action else ""
+    note(args, args.incident_id, "APPROVED")
     out(f"APPROVED incident={args.incident_id} reviewer={review.reviewer} head={review.sha[:12]}{action}")
     return 0
 
@@ -59,6 +93,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
     from bot.flows.merge import merge
 
     sha = merge(workspace(args), args.incident_id, rollback=args.rollback)
+    note(args, args.incident_id, "MERGED")
     out(f"MERGED incident={args.incident_id} commit={sha[:12]} (Argo CD syncs the new desired state)")
     return 0
 
@@ -70,6 +105,7 @@ def cmd_post_merge(args: argparse.Namespace) -> int:
     ws = workspace(args)
     recorded, refreshed = after_push(ws, args.commit, args.argocd_url)
     for incident_id, app in recorded:
+        note(args, incident_id, "SYNC PENDING")
         where = f" ({args.argocd_url})" if args.argocd_url else ""
         out(f"SYNC PENDING incident={incident_id} revision={args.commit[:12]} app={app or '?'}{where}: "
              "confirm the sync in Argo CD")
@@ -89,6 +125,8 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     ws = workspace(args)
     results = refresh_all(ws) if args.all else [refresh(ws, args.incident_id)]
     for result in results:
+        if result.outcome in ("refreshed", "needs-human"):  # the others changed nothing
+            note(args, result.incident_id, result.outcome.upper())
         out(result.line())
     return 1 if any(r.needs_human for r in results) else 0
 
@@ -97,6 +135,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     from bot.flows.rollback import rollback
 
     number = rollback(workspace(args), args.incident_id)
+    note(args, args.incident_id, "ROLLBACK")
     out(f"ROLLBACK incident={args.incident_id} pull=#{number} (review and merge it like the change)")
     return 0
 
@@ -114,6 +153,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     result = trace.verify(ws, args.incident_id)
     if args.audit_command == "verify":
         if result.ok:
+            note(args, args.incident_id, "VERIFIED")
             out(f"VERIFIED incident={args.incident_id} entries={len(stored)} head={result.head[:16]}")
             return 0
         out(f"TAMPERED incident={args.incident_id}")
@@ -139,10 +179,29 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_evidence(args: argparse.Namespace) -> int:
+    """Write readiness.md and validation.md (each atomically, both rendered before either is written) and
+    print them; from the audit trace and the artifacts it records only."""
+    from pathlib import Path
+
+    from bot.config.files import atomic_write
+    from bot.flows.evidence import package
+    from bot.render.evidence import readiness_md, validation_md
+
+    p = package(workspace(args), args.incident_id)
+    files = {"readiness.md": readiness_md(p), "validation.md": validation_md(p)}
+    where = Path(args.out) if args.out else Path("capstone") / args.incident_id
+    for name, text in files.items():
+        atomic_write(where / name, text)
+    out(files["readiness.md"] + "\n" + files["validation.md"])
+    return 0
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from bot.flows.replay import replay
 
     differences = replay(workspace(args), args.incident_id)
+    note(args, args.incident_id, "DIFFERS" if differences else "REPLAYED")
     if not differences:
         out(f"REPLAYED incident={args.incident_id}: event, readiness and dry-run reproduce the record")
         return 0

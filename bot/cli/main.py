@@ -12,6 +12,7 @@ from bot.cli.lifecycle_commands import (
     cmd_approve,
     cmd_audit,
     cmd_check,
+    cmd_evidence,
     cmd_merge,
     cmd_open,
     cmd_post_merge,
@@ -124,6 +125,10 @@ def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
     p = command("protect", cmd_protect, "apply policies/branch-protection.yaml on GitHub; --check reports drift")
     p.add_argument("--check", action="store_true", help="only compare the live settings with it (exit 1 on drift)")
 
+    p = command("evidence", cmd_evidence, "write and print the review package: readiness.md and validation.md")
+    p.add_argument("incident_id")
+    p.add_argument("--out", metavar="DIR", help="where to write the two files (default: capstone/<id>)")
+
     p = command("replay", cmd_replay, "recompute event, readiness and dry-run from the record; exit 1 on a difference")
     p.add_argument("incident_id")
     return parser
@@ -143,16 +148,72 @@ def main(argv: Sequence[str] | None = None) -> int:
     if incident_id is not None and not is_incident_id(incident_id):  # it names refs and folders: matched whole
         err(f"incident-bot: {incident_id!r}: incident_id: not an incident id (expected e.g. HM-2026-05-17-01)")
         return 2
+    args.words_ = words
+    message = ""
+    ran_against = _ran_against_default
     try:
+        ran_against = _ran_against(args)
         code: int = args.func(args)
     except BotError as exc:
         err(f"incident-bot: {exc}")
-        return exc.exit_code
+        code, message = exc.exit_code, str(exc)
     except KeyboardInterrupt:
         err("incident-bot: interrupted")
         return 130
     except Exception as exc:  # the last resort (pre-commit's error_handler): one line, the traceback in a log
         return _unexpected(args, exc)
+    return trace_command(args, code, message, ran_against)
+
+
+# ------------------------------------------------------------------ the command trace (issue 15)
+# Every command that touches an incident is recorded in its trace with its command line (secrets removed),
+# the head and base it ran against, its exit code and its verdict; only here are errors turned into exit
+# codes, so the entry is written here, after the command. Unusable input (2) writes nothing, by the rule
+# for bad input; an internal error (70) is not a verdict. `open` is recorded with the commits it writes,
+# `audit` (the listing) and `evidence` read only, and a trace that does not verify is not appended to.
+TRACED = ("check", "approve", "merge", "rollback", "replay", "post-merge", "open", "audit", "refresh")
+_ran_against_default: dict[str, tuple[str | None, str | None]] = {}
+
+
+def _ran_against(args: argparse.Namespace) -> dict[str, tuple[str | None, str | None]]:
+    """(head, base) per incident named on the command line, read before the command changes them."""
+    incident_id = getattr(args, "incident_id", None)
+    if args.command not in TRACED or not isinstance(incident_id, str):
+        return _ran_against_default
+    from bot.cli.common import workspace
+    from bot.model.ids import incident_branch, rollback_branch
+
+    ws = workspace(args)
+    branch = rollback_branch(incident_id) if getattr(args, "rollback", False) else incident_branch(incident_id)
+    return {incident_id: (ws.forge.head(branch), ws.forge.head(ws.main))}
+
+
+def trace_command(args: argparse.Namespace, code: int, message: str,
+                  ran_against: dict[str, tuple[str | None, str | None]]) -> int:
+    if args.command not in TRACED or code not in (0, 1, 3):
+        return code
+    touched: list[tuple[str, str, str | None]] = list(getattr(args, "touched", []))
+    named = getattr(args, "incident_id", None)
+    if not touched and code != 0 and isinstance(named, str) and args.command not in ("open", "audit"):
+        touched = [(named, "REFUSED", None)]  # refused before any verdict: still a command that ran
+    if not touched:
+        return code
+    from bot.cli.common import workspace
+    from bot.flows import trace
+    from bot.intake.redact import scrub_text
+    from bot.model.ids import incident_branch
+    from bot.rules import audit
+
+    try:
+        ws = workspace(args)
+        for incident_id, verdict, given in touched:
+            head, base = ran_against.get(incident_id) or (ws.forge.head(incident_branch(incident_id)),
+                                                          ws.forge.head(ws.main))
+            line = given or audit.command_line(args.words_, scrub_text)
+            trace.record_command(ws, incident_id, audit.command_evidence(
+                line, head, base, code, str(verdict), scrub_text(message)))
+    except BotError as exc:  # the command's own outcome stands; say that its record is missing
+        err(f"incident-bot: the command ran (exit {code}) but its audit entry was not recorded: {exc}")
     return code
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from bot.config.loader import canonical_json, parse_json, schema_errors
@@ -39,8 +40,23 @@ def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
     return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
 
 
+@dataclass(frozen=True)
+class ReadinessRun:
+    """What `check readiness` posted: the gate, every scored point, the check's Markdown and title."""
+
+    gate: readiness.GateResult
+    points: list[scoring.Point]
+    summary: str
+    title: str
+
+
+def point_records(points: list[scoring.Point]) -> list[list[object]]:
+    """The scored points as the audit entry stores them: [category, name, earned, evidence]."""
+    return [[p.category, p.name, p.earned, p.evidence] for p in points]
+
+
 def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
-                    ) -> tuple[readiness.GateResult, str, str]:
+                    ) -> ReadinessRun:
     """Run the gate on the pull request head; record the check, then the audit entry (nothing is recorded
     as passed unless the check was posted). A semi-manual verdict whose action a code owner has approved on
     this head is posted as a success, naming the approval. (result, Markdown, the check's title)"""
@@ -55,6 +71,7 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     evidence: dict[str, object] = {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
+        "points": point_records(points), "scores": dict(gate.scores), "threshold": gate.threshold,
     }
     conclusion, title = Conclusion.of(gate.verdict), gate.line()
     if approval is not None:
@@ -71,7 +88,7 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
         ws.forge.update_pull(s.pull.number, labels=("semi-manual",))
     trace.record(ws, incident_id, AuditStep.READINESS, status, evidence,
                  extra_files={path: canonical_json(ready.to_dict())})
-    return gate, summary, title
+    return ReadinessRun(gate, points, summary, title)
 
 
 def _more_than_kept(path: str, stored: Any) -> bool:

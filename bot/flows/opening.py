@@ -243,6 +243,11 @@ def _commit(ws: Workspace, incident_id: str, key: str, head: str | None, phases:
     base = ws.forge.head(ws.main)
     assert base is not None
     changes = [(files, phase_message(incident_id, key, name, files, why)) for name, files, why in phases]
+    if ws.command is not None:  # the run's command, base and verdict: the trace implies its entry from these
+        name, files, why = phases[-1]
+        ran = [("Command", ws.command(incident_id).replace("\n", " ")), ("Base", base),
+               ("Verdict", "OPENED" if head is None else "UPDATED")]
+        changes[-1] = (files, phase_message(incident_id, key, name, files, why, ran))
     return ws.forge.commit_chain(incident_branch(incident_id), head or base, changes, create=head is None,
                                  seal=ws.sealer())
 
@@ -258,9 +263,10 @@ def ensure_pull(ws: Workspace, incident_id: str, summary: dict[str, Any], head: 
     return _ensure_pull(ws, incident_id, summary, head, new=False)[0]
 
 
-def phase_message(incident_id: str, key: str, name: str, files: dict[str, str], why: str) -> str:
+def phase_message(incident_id: str, key: str, name: str, files: dict[str, str], why: str,
+                  ran: list[tuple[str, str]] | None = None) -> str:
     return commit_message(f"{incident_id}: {name}", f"{why}\n\n" + "".join(f"- {p}\n" for p in sorted(files)),
-                          [("Incident-Id", incident_id), ("Incident-Key", key), ("Phase", name)])
+                          [("Incident-Id", incident_id), ("Incident-Key", key), ("Phase", name), *(ran or [])])
 
 
 def _phases(ws: Workspace, policy: Policy, incident_id: str, key: str, event: dict[str, Any],

@@ -55,6 +55,10 @@ def pending(ws: Workspace, incident_id: str, stored: list[AuditEntry]) -> list[I
         files = [line[2:] for line in c.message.splitlines() if line.startswith("- ")]
         for step in PHASE_STEPS[phase]:
             items.append((step, "ok", {"commit": c.sha, "phase": phase, "files": files}, c.date))
+        if "Command" in c.trailers:  # the last commit of an `open` run names the command that wrote it
+            items.append((audit.COMMAND, "ok", audit.command_evidence(
+                c.trailers["Command"], c.sha, c.trailers.get("Base"), 0, c.trailers.get("Verdict", "OPENED")),
+                c.date))
         last_at = c.date
     pull = ws.forge.find_pull(branch)
     if pull is not None and pull.state == "open" and not any(
@@ -87,6 +91,12 @@ def record(ws: Workspace, incident_id: str, step: str, status: str, evidence: di
            extra_files: dict[str, str] | None = None) -> AuditEntry:
     """Append one entry (after the pending ones) with optional evidence files, in one commit, race-safe."""
     return record_many(ws, incident_id, [(step, status, evidence, None)], extra_files)[-1]
+
+
+def record_command(ws: Workspace, incident_id: str, evidence: dict[str, Any]) -> AuditEntry:
+    """One command's entry (see bot.rules.audit.command_evidence), after the pending ones."""
+    status = audit.command_status(int(evidence["exit_code"]), str(evidence["verdict"]))
+    return record(ws, incident_id, audit.COMMAND, status, evidence)
 
 
 def reconcile(ws: Workspace, incident_id: str) -> list[AuditEntry]:

@@ -37,6 +37,9 @@ class Workspace:
     forge: Forge
     clock: Clock = utc_now
     base: str | None = None  # pin the default branch to a commit (replay judges at the recorded base)
+    # the command line (secrets removed) of the CLI run, per incident id: `open` names it in the last phase
+    # commit it writes, so the trace records the run with its commits (bot.flows.trace.pending)
+    command: Callable[[str], str] | None = None
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -69,6 +69,7 @@ class AuditStep(StrEnum):
     RESOLVED_UNREMEDIATED = "resolved_unremediated"  # every alert resolved before a merge: closed, no change
     WAITING = "waiting"  # an alert of another type for this workload waits behind this incident's lock
     LOCK_RELEASED = "lock_released"  # the waiting alerts were opened once this incident let go of the workload
+    COMMAND = "command"  # an incident-bot command that touched the incident (outside the causal chain)
 
 
 class AuditStatus(StrEnum):

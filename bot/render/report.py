@@ -46,8 +46,29 @@ def readiness_markdown(gate: GateResult, points: list[Point], chain: ChainView) 
         detail = "<br>".join(f"{'✅' if p.earned else '❌'} {_cell(p.name)}: {_cell(p.evidence)}" for p in mine)
         lines.append(f"| {category} | {gate.scores[category]}/5 | {detail} |")
     lines += [f"| **Total** | **{gate.score}/25** | |", ""]
+    lines += lost_points_markdown(points)
     lines += chain_markdown(chain)
     return fit_summary("\n".join(lines) + "\n")
+
+
+# ------------------------------------------------------------------ lost points (issue 15)
+# The terminal lines and the check-run table show the same list: every point the gate did not award, with
+# its category and the evidence that cost it.
+
+
+def lost_point_line(point: Point) -> str:
+    """One stderr line per lost point, after the verdict line."""
+    return f"lost 1 point: {point.category}: {point.name}: {point.evidence}"
+
+
+def lost_points_markdown(points: list[Point]) -> list[str]:
+    lost = [p for p in points if not p.earned]
+    if not lost:
+        return ["**Lost points**: none", ""]
+    lines = ["**Lost points** (one line each on stderr after the verdict):", "",
+             "| Category | Point | Evidence |", "|---|---|---|"]
+    lines += [f"| {p.category} | {_cell(p.name)} | {_cell(p.evidence)} |" for p in lost]
+    return [*lines, ""]
 
 
 def dry_run_markdown(result: DryRunResult, diff: str, chain: ChainView) -> str:

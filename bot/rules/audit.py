@@ -30,6 +30,8 @@ STATUSES = ("ok", "blocked", "refused")
 # what happens to one workload's many alerts instead of (or beside) a remediation (issue 13)
 EXTRA_STEPS = ("rollback", "sync", "refresh", "escalate", "alert_resolved", "resolved_unremediated", "waiting",
                "lock_released")
+# An entry outside the causal chain: one `incident-bot` command that touched the incident (issue 15).
+COMMAND = "command"
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class AuditEntry:
 def append(entries: list[AuditEntry], incident_id: str, step: str, status: str, at: str,
            evidence: dict[str, Any]) -> AuditEntry:
     """The next entry of the chain (not yet stored)."""
-    if step not in CHAIN and step not in EXTRA_STEPS:
+    if step not in CHAIN and step not in (*EXTRA_STEPS, COMMAND):
         raise ValueError(f"unknown audit step {step!r}")
     prev = entries[-1].hash if entries else GENESIS
     seq = entries[-1].seq + 1 if entries else 1
@@ -138,6 +140,49 @@ def _commits(evidence: dict[str, Any]) -> list[str]:
     found = [evidence["commit"]] if isinstance(evidence.get("commit"), str) else []
     found += [c for c in evidence.get("commits", []) if isinstance(c, str)]
     return found
+
+
+# ------------------------------------------------------------------ commands (issue 15)
+# Which command ran, against what, and how it ended: the evidence package's validation.md lists these
+# entries only, so a reviewer re-runs exactly what was run. The head is stored as `head`, never `commit`:
+# a command entry must not make coverage count a commit as traced.
+
+VALUE_FLAGS_DROPPED = ("--repo",)  # where it ran is the reader's checkout, not part of the command
+
+
+def command_line(argv: list[str] | tuple[str, ...], scrub: Any) -> str:
+    """The command as a reviewer re-runs it in the repository: `--repo DIR` dropped, every word scrubbed of
+    secrets (`scrub`: bot.intake.redact.scrub_text), shell-quoted."""
+    import shlex
+
+    words: list[str] = []
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+            continue
+        if word in VALUE_FLAGS_DROPPED:
+            skip = True
+            continue
+        if any(word.startswith(f"{flag}=") for flag in VALUE_FLAGS_DROPPED):
+            continue
+        words.append(scrub(word))
+    return shlex.join(["incident-bot", *words])
+
+
+def command_evidence(command: str, head: str | None, base: str | None, exit_code: int, verdict: str,
+                     message: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {"command": command, "head": head, "base": base, "exit_code": exit_code,
+                           "verdict": verdict}
+    if message:
+        out["message"] = message
+    return out
+
+
+def command_status(exit_code: int, verdict: str) -> str:
+    if exit_code == 0:
+        return "ok"
+    return "blocked" if verdict in ("BLOCK", "SEMI-MANUAL", "DIFFERS", "TAMPERED") else "refused"
 
 
 # ------------------------------------------------------------------ drawing

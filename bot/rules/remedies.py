@@ -1,0 +1,179 @@
+"""What to change for every lost readiness point and every blocker: a file, a field and a value (pure).
+
+The evidence package (issue 15) never says "improve the process": each row names where the fix goes. The
+incident's own files under `incidents/<id>/` are derived by the bot, so a fix to them is a fix to what they
+are derived from (the spec and policies on main, `deploy/`), or dropping the commit that edited them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.rules.scoring import Point
+
+FILE = re.compile(r"((?:incidents|deploy|policies|specs|\.github)/[\w./@-]+)")
+COMMIT = re.compile(r"\b([0-9a-f]{12,40})\b")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the trace and the recorded artifacts say about the incident (plain data)."""
+
+    incident_id: str
+    spec: str                   # specs/<type>/specify.md on main
+    action: str | None          # the derived plan's action
+    workload: str               # deploy/... file of the workload
+    workload_name: str
+    namespace: str
+    profile: str = "default"
+
+
+@dataclass(frozen=True)
+class Change:
+    lost: str    # the point or blocker this recovers
+    file: str
+    field: str
+    value: str
+
+
+def _files(text: str) -> list[str]:
+    return list(dict.fromkeys(m.rstrip(".:,;") for m in FILE.findall(text)))
+
+
+def _drop_edit(lost: str, text: str, c: Context) -> list[Change]:
+    """A file on the incident branch that differs from what the bot derives: the fix is main's (or the bot's)
+    content for exactly that file."""
+    files = _files(text) or [f"incidents/{c.incident_id}/"]
+    return [Change(lost, f, "the whole file", f"the content the bot derives (drop the incident branch's edit of {f}; "
+                   f"`incident-bot refresh {c.incident_id}` rebuilds the bot's commits)") for f in files]
+
+
+def _drop_commits(lost: str, text: str, c: Context) -> list[Change]:
+    commits = COMMIT.findall(text)
+    if not commits:
+        return []
+    return [Change(lost, f"incident/{c.incident_id} (branch)", f"commit {sha[:12]}",
+                   "absent: the branch holds only the bot's sealed phase commits (revert or drop it, then "
+                   f"`incident-bot check readiness {c.incident_id}`)") for sha in commits]
+
+
+def for_point(p: Point, c: Context) -> list[Change]:
+    """The change that earns point `p` back."""
+    lost = f"{p.category}: {p.name}"
+    spec, action = c.spec, c.action or "<action>"
+    sections = {"WHY": ("## WHY", "a paragraph on who is hurt and how (impact, not a command)"),
+                "WHAT": ("## WHAT", "the outcome to reach, in terms of the alert's metric"),
+                "constraints": ("## Constraints", "bullets for blast radius, stateful workloads, idempotency, "
+                                "rollback and the emergency stop")}
+    name = p.name
+    if name == "specify instantiated":
+        return [Change(lost, "policies/incident_types.yaml", "types.<type>.spec", f"{spec} (a spec on main)")]
+    if name in sections:
+        field, value = sections[name]
+        return [Change(lost, spec, field, value)]
+    if name in ("acceptance, no command", "acceptance criteria"):
+        if "Given" not in p.evidence and ("command" in p.evidence or "kubectl" in p.evidence):
+            return [Change(lost, spec, "the line the finding names", "the outcome in words (no kubectl, helm, "
+                           "curl or API verb): " + p.evidence)]
+        return [Change(lost, spec, "## Acceptance (Given / When / Then)",
+                       "one `Given ... When ... Then ...` criterion per outcome the validate step checks")]
+    if name in ("strategy chosen", "preconditions hold", "idempotent tasks", "radius stated"):
+        unmet = p.evidence.split(": ", 1)[1] if p.evidence.startswith("unmet preconditions: ") else ""
+        if "hpa_enabled" in unmet:
+            return [Change(lost, f"deploy/{c.namespace}/hpa.yaml", "spec.scaleTargetRef.name",
+                           f"{c.workload_name} (an HPA governs the workload)")]
+        if name == "radius stated" and c.action:
+            return [Change(lost, "policies/actions.yaml", f"actions.{action}.blast_radius", "pod | deployment | "
+                           "namespace (the action's honest radius)")]
+        return [Change(lost, spec, "pre_approved_actions", "an action of policies/actions.yaml whose preconditions "
+                       f"hold for {c.workload} (restart_pod needs none)")]
+    if name == "change equals rendering":
+        return _drop_edit(lost, p.evidence, c) if _files(p.evidence) else [
+            Change(lost, spec, "pre_approved_actions", "an action the bot can render for the workload")]
+    if name == "manifests valid":
+        return [Change(lost, f, "the field the Kubernetes schema names: " + p.evidence, "a value the schema accepts")
+                for f in _files(p.evidence)] or [Change(lost, c.workload, "the invalid field", "a valid value")]
+    if name in ("event valid", "event replayable"):
+        return [Change(lost, f"incidents/{c.incident_id}/event.json", "the whole file", "what `incident-bot open` "
+                       f"derives from incidents/{c.incident_id}/sources/ (drop the branch's edit)")]
+    if name == "validation plan":
+        return [Change(lost, f"incidents/{c.incident_id}/tasks.md", "validation", "{windows: 2, evidence: resolved "
+                       "alert} (derived by `open` once the plan has an action)")]
+    if name in ("incident branch",):
+        return [Change(lost, "pull request", "head branch", f"incident/{c.incident_id}")]
+    if name in ("commit trailers", "audit complete"):
+        missing_steps = re.findall(r"step (\w+)", p.evidence)
+        out = _drop_commits(lost, p.evidence, c)
+        out += [Change(lost, f"audit/{c.incident_id} (branch)", f"step {s}", "an ok entry (run the command that "
+                       "records it: `incident-bot open` with the recorded sources)") for s in missing_steps]
+        return out or [Change(lost, f"incident/{c.incident_id} (branch)", "commit trailers",
+                              f"Incident-Id: {c.incident_id} and Phase: on every commit")]
+    if name == "replay from git":
+        return [Change(lost, f"audit/{c.incident_id} (branch)", "every readiness and dry_run entry",
+                       "evidence.commit and evidence.base (recorded by the bot; re-run the check so replay needs no "
+                       "substitution)")]
+    if name == "pull request":
+        return [Change(lost, f"pull request of incident/{c.incident_id}", "body", "the body the bot writes, linking "
+                       f"every artifact (`incident-bot refresh {c.incident_id}` or re-run `open`)")]
+    if name == "audit intact":
+        return [Change(lost, f"audit/{c.incident_id}:incidents/{c.incident_id}/audit.jsonl", "the entries named: "
+                       + p.evidence, "the entries the Audit-Hash trailers of the audit branch history record")]
+    if name == "action allowed" or p.evidence.startswith("forbidden action"):
+        return [Change(lost, f"incidents/{c.incident_id}/plan.md", "action", "the action the bot derives (a "
+                       "pre-approved, non-forbidden one; drop the branch's edit)")] if p.evidence.startswith(
+            "forbidden") else [Change(lost, spec, "pre_approved_actions", f"{action} within max_blast_radius")]
+    if name == "rollback":
+        return [Change(lost, "policies/actions.yaml", f"actions.{action}.rollback",
+                       f"git revert of the {action} commit; Argo CD syncs the previous state")]
+    if name == "no personal data":
+        return [Change(lost, f, "the personal field", "[REDACTED] (deliver the alert again through `incident-bot "
+                       "open`, which redacts)") for f in _files(p.evidence)]
+    if name == "human review":
+        return [Change(lost, ".github/CODEOWNERS", "deploy/", "@<human team or person> (never the bot)")]
+    if name == "no self-granted permissions":
+        return [Change(lost, f, "the whole file", "main's content (change policies/, specs/ and .github/ in their "
+                       "own pull request to main)") for f in _files(p.evidence)]
+    return [Change(lost, "?", p.name, p.evidence)]
+
+
+def for_blocker(reason: str, c: Context) -> list[Change]:
+    """The change that lifts one blocking condition (readiness reasons, dry-run reasons, refused steps)."""
+    lost = f"blocker: {reason}"
+    text = reason.removeprefix("BLOCK: ")
+    if text.startswith("untrusted change: "):
+        return _drop_edit(lost, text.removeprefix("untrusted change: ").split(": ")[0], c)
+    if text.startswith("audit_trace_coverage="):
+        return _drop_commits(lost, text, c) or [Change(lost, f"incident/{c.incident_id} (branch)",
+                                                       "the commits the `process: audit complete` row names",
+                                                       "absent (drop them)")]
+    if text == "stateful workload without verified backup":
+        return [Change(lost, c.workload, 'metadata.annotations."incident-bot.dev/backup-verified"',
+                       "the RFC 3339 time of the last verified restore test, at most 24 h before the alert fired "
+                       "(policies/actions.yaml evidence.backup_verified.max_age_hours)")]
+    if text.startswith("security=0"):
+        return [Change(lost, f"incidents/{c.incident_id}/plan.md", "action",
+                       "the action the bot derives (never one listed under `forbidden:` in policies/actions.yaml)")]
+    if text.startswith("implementation<=2") or "undefined blast radius" in text:
+        return [Change(lost, "policies/readiness.yaml", f"profiles.{c.profile}.max_radius",
+                       "the action's radius, or a verified dry-run first (`dry_run_verified: true` on the task)")]
+    if text.startswith("emergency stop engaged"):
+        return [Change(lost, "policies/emergency_stop.yaml", "engaged", "false (merged to main when the freeze ends)")]
+    if "readiness check has not succeeded on head" in text:
+        sha = COMMIT.findall(text)
+        at = sha[0][:12] if sha else "the head"
+        return [Change(lost, f"readiness check on commit {at}", "conclusion", "success "
+                       f"(`incident-bot check readiness {c.incident_id}` on the current head)")]
+    if "dry-run check has not succeeded" in text or "dry run check has not succeeded" in text:
+        return [Change(lost, "dry-run check on the head commit", "conclusion",
+                       f"success (`incident-bot check dry-run {c.incident_id}`)")]
+    if "no approval from a code owner" in text:
+        return [Change(lost, f"pull request of incident/{c.incident_id}", "review of the head commit",
+                       "APPROVED by a code owner of deploy/ in .github/CODEOWNERS (`incident-bot approve "
+                       f"{c.incident_id} --reviewer @<owner>`)")]
+    if text.startswith(("score=", "verification=", "security=")):
+        return []  # recovered by the lost points' own changes (listed above)
+    files = _files(text)
+    if files:
+        return _drop_edit(lost, text, c)
+    return [Change(lost, "?", "?", text)]
