@@ -25,8 +25,10 @@ def test_each_command_is_recorded_with_its_exit_code_verdict_head_and_base(cli, 
     assert cli("check", "readiness", ID, "--repo", repo, "--profile", "nosuch").code == 2  # unusable: not recorded
     assert cli("merge", ID, "--repo", repo).code == 1
     recorded = commands(repo)
+    # open names the stored copy of its source, so the line re-runs from the repository
+    stored = git(repo, "ls-tree", "--name-only", f"{BRANCH}:incidents/{ID}/sources/").split()
     assert [(c["command"], c["exit_code"], c["verdict"]) for c in recorded] == [
-        (f"incident-bot open --grafana incidents/{ID}/sources/grafana-f08610434301.json", 0, "OPENED"),
+        (f"incident-bot open --grafana incidents/{ID}/sources/{stored[0]}", 0, "OPENED"),
         (f"incident-bot check dry-run {ID}", 1, "REFUSED"),
         (f"incident-bot check readiness {ID}", 0, "PASS"),
         (f"incident-bot merge {ID}", 1, "REFUSED"),
