@@ -53,7 +53,8 @@ def pulls(repo: Path) -> list[dict[str, Any]]:
 
 def steps(repo: Path, incident_id: str = ID) -> list[str]:
     text = git(repo, "show", f"audit/{incident_id}:incidents/{incident_id}/audit.jsonl")
-    return [json.loads(line)["step"] for line in text.splitlines()]
+    # the causal chain and what happened instead; each command's own `command` entry is left out
+    return [s for s in (json.loads(line)["step"] for line in text.splitlines()) if s != "command"]
 
 
 def event(repo: Path, incident_id: str = ID, branch: str = BRANCH) -> dict[str, Any]:

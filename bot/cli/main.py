@@ -21,7 +21,7 @@ from bot.cli.lifecycle_commands import (
     cmd_rollback,
 )
 from bot.cli.seed_commands import cmd_dry_run, cmd_normalize, cmd_readiness, cmd_spec_lint
-from bot.errors import BotError
+from bot.errors import BotError, ForgeError
 from bot.model.ids import is_incident_id
 from bot.receiver.commands import register as register_spool
 
@@ -157,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BotError as exc:
         err(f"incident-bot: {exc}")
         code, message = exc.exit_code, str(exc)
+        args.forge_failed_ = isinstance(exc, ForgeError)  # the record could not be written either: re-run
     except KeyboardInterrupt:
         err("incident-bot: interrupted")
         return 130
@@ -190,7 +191,7 @@ def _ran_against(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
 
 def trace_command(args: argparse.Namespace, code: int, message: str,
                   ran_against: dict[str, tuple[str | None, str | None]]) -> int:
-    if args.command not in TRACED or code not in (0, 1, 3):
+    if args.command not in TRACED or code not in (0, 1, 3) or getattr(args, "forge_failed_", False):
         return code
     touched: list[tuple[str, str, str | None]] = list(getattr(args, "touched", []))
     named = getattr(args, "incident_id", None)
@@ -213,7 +214,8 @@ def trace_command(args: argparse.Namespace, code: int, message: str,
             trace.record_command(ws, incident_id, audit.command_evidence(
                 line, head, base, code, str(verdict), scrub_text(message)))
     except BotError as exc:  # the command's own outcome stands; say that its record is missing
-        err(f"incident-bot: the command ran (exit {code}) but its audit entry was not recorded: {exc}")
+        if code == 0:  # a failed command already said what failed (the same store, e.g. a ref collision)
+            err(f"incident-bot: the command ran (exit {code}) but its audit entry was not recorded: {exc}")
     return code
 
 
