@@ -241,12 +241,17 @@ def test_emergency_stop_blocks_every_dry_run_until_lifted(cli, repo: Path):
     stop = "engaged: true\nreason: change freeze during the database migration\n"
     (repo / "policies/emergency_stop.yaml").write_text(stop)
     git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    # main moved: the branch is rebuilt on it (post-merge.yml does this on every push to main), then judged
+    assert "does not contain main's head" in cli("check", "readiness", ID, "--repo", repo).err
+    assert cli("refresh", "--all", "--repo", repo).code == 0
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1
     assert "BLOCK: emergency stop engaged (change freeze during the database migration)" in run.err
     (repo / "policies/emergency_stop.yaml").write_text("engaged: false\nreason: ''\n")
     git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "lift the emergency stop")
+    assert cli("refresh", ID, "--repo", repo).code == 0
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
     assert cli("check", "dry-run", ID, "--repo", repo).code == 0
 
 
@@ -478,3 +483,38 @@ def test_a_second_code_owners_approval_racing_the_merge_neither_fails_it_nor_is_
     # bob either approved the open pull request (his review is kept) or was refused because it was merged
     if racers[1].returncode == 0:
         assert "@bob" in {r["reviewer"] for r in record["reviews"]}
+def _human_commit_on_main(repo: Path, path: str, text: str, message: str) -> str:
+    (repo / path).write_text(text)
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", message)
+    return git(repo, "rev-parse", "main").strip()
+
+
+def test_the_merge_writes_exactly_the_tree_the_checks_judged(cli, repo: Path):
+    """Issue 11 finding 3: the checks judge the head, which contains main, so the merge is the head's own tree."""
+    remediate(cli, repo)
+    merged_head = git(repo, "rev-parse", "main^2").strip()
+    assert git(repo, "rev-parse", "main^{tree}") == git(repo, "rev-parse", f"{merged_head}^{{tree}}")
+
+
+def test_a_head_that_does_not_contain_main_is_never_judged(cli, repo: Path):
+    """Issue 11 findings 3 and 4: a branch behind main (here: a human fix of a policy line landed after
+    `open`, then the branch merged an older main, a criss-cross history) is refused by both checks and by
+    merge, before anything is recorded, naming the head and main."""
+    open_seed(cli, repo)
+    old_main = git(repo, "rev-parse", "main").strip()
+    policy = (repo / "policies/incident_types.yaml").read_text()
+    fixed = _human_commit_on_main(repo, "policies/incident_types.yaml", policy + "# reviewed by SRE\n",
+                                  "policy: a human fix")
+    # the attacker "updates" the branch with the old main only (a merge commit; the fix is not in it)
+    wt = repo.parent / "wt-crisscross"
+    git(repo, "worktree", "add", "-q", str(wt), BRANCH)
+    git(wt, "-c", "user.name=Mallory", "-c", "user.email=m@e", "merge", "-q", "--no-ff", "-m", "sync", old_main)
+    git(repo, "worktree", "remove", "--force", str(wt))
+    head = git(repo, "rev-parse", BRANCH).strip()
+    notes_before = git(repo, "for-each-ref", "refs/notes/")
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("merge", ID)):
+        run = cli(*argv, "--repo", repo)
+        assert run.code == 1, argv
+        assert f"head {head[:12]} does not contain main's head {fixed[:12]}" in run.err
+    assert git(repo, "for-each-ref", "refs/notes/") == notes_before  # no check was posted
+    assert git(repo, "rev-parse", "main").strip() == fixed

@@ -84,6 +84,8 @@ def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = Non
         **(_traced(ws, s) if "trace" in need else {}),
         main_head=ws.forge.head(ws.main) if "main" in need else None,
         resolved_unremediated_at=_resolved_unremediated(ws, s) if "resolution" in need else None,
+        head_contains_main=ws.forge.is_ancestor(ws.main, s.head) if "ancestry" in need else None,
+        incident_id=s.incident_id,
     )
 
 

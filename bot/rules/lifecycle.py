@@ -38,6 +38,8 @@ FACTS = {
     "review_traced_on_head": "the sealed audit trace holds no code owner's approval of head {head} that the"
                              " forge's reviews corroborate",
     "main_unmoved_since_checks": "main moved since the checks ran on {base}: re-run the checks",
+    "head_contains_main": "head {head} does not contain main's head {main}: the checks judge only a branch"
+                          " whose merge is its own tree; bring it up to date (`incident-bot refresh {incident}`)",
 }
 
 # What each fact is computed from, beyond the pull request itself: a flow reads only the inputs of the
@@ -54,6 +56,7 @@ FACT_INPUTS: dict[str, frozenset[str]] = {
     "checks_traced_on_head": frozenset({"trace", "checks"}),
     "review_traced_on_head": frozenset({"trace", "reviews", "owners"}),
     "main_unmoved_since_checks": frozenset({"trace", "main"}),
+    "head_contains_main": frozenset({"main", "ancestry"}),
 }
 
 
@@ -69,14 +72,14 @@ class Step:
 # that moves a remediation towards main (issue 13): the first fact of each.
 TRANSITIONS: dict[str, Step] = {
     "open": Step((), (("[*]", "opened"),)),
-    "check_readiness": Step(("not_resolved_unremediated", "pull_open"),
+    "check_readiness": Step(("not_resolved_unremediated", "pull_open", "head_contains_main"),
                             (("opened", "gate_passed"), ("opened", "semi_manual"))),
     "approve --action": Step(
         ("not_resolved_unremediated", "pull_open", "reviewer_is_human", "reviewer_is_a_person",
          "reviewer_is_code_owner", "approved_action_is_planned"),
         (("semi_manual", "gate_passed"),),
     ),
-    "check_dry_run": Step(("not_resolved_unremediated", "pull_open", "gate_allows_dry_run"),
+    "check_dry_run": Step(("not_resolved_unremediated", "pull_open", "head_contains_main", "gate_allows_dry_run"),
                           (("gate_passed", "dry_run_passed"),)),
     "approve": Step(
         ("not_resolved_unremediated", "pull_open", "reviewer_is_human", "reviewer_is_a_person",
@@ -86,7 +89,7 @@ TRANSITIONS: dict[str, Step] = {
     "merge": Step(
         ("not_resolved_unremediated", "pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual",
          "dry_run_success_on_head", "code_owner_approved_on_head", "emergency_stop_lifted", "trace_verified",
-         "checks_traced_on_head", "review_traced_on_head", "main_unmoved_since_checks"),
+         "checks_traced_on_head", "review_traced_on_head", "main_unmoved_since_checks", "head_contains_main"),
         (("approved", "merged"),),
     ),
     "rollback": Step(("pull_merged",), (("merged", "rollback_opened"),)),
@@ -137,6 +140,10 @@ class Snapshot:
     traced_reviews: tuple[Approval, ...] = ()  # review entries of the trace
     main_head: str | None = None  # main now
     resolved_unremediated_at: str | None = None  # when the trace recorded resolved_unremediated (None: never)
+    # main's head is an ancestor of `head` (None: not read): then the merge result is `head`'s own tree,
+    # the tree the checks judged; otherwise a criss-cross history could merge something never judged
+    head_contains_main: bool | None = None
+    incident_id: str = ""
 
 
 def inputs(step: str) -> frozenset[str]:
@@ -213,6 +220,7 @@ def facts(snap: Snapshot) -> dict[str, bool]:
         "review_traced_on_head": bool(_owner_approvals(snap, snap.traced_reviews)
                                       & _owner_approvals(snap, snap.reviews)),
         "main_unmoved_since_checks": snap.traced_base is not None and snap.traced_base == snap.main_head,
+        "head_contains_main": snap.head_contains_main is True,
     }
 
 
@@ -221,7 +229,8 @@ def _message_fields(snap: Snapshot) -> dict[str, object]:
     return {"head": snap.head[:12], "planned": snap.planned_action, "approves": snap.approves_action,
             "reviewer": snap.reviewer, "not_owned": ", ".join(missing_paths[:3]),
             "base": snap.traced_base[:12] if snap.traced_base else "an unknown base",
-            "resolved_at": snap.resolved_unremediated_at}
+            "resolved_at": snap.resolved_unremediated_at,
+            "main": snap.main_head[:12] if snap.main_head else "unknown", "incident": snap.incident_id or "<id>"}
 
 
 def missing(step: str, snap: Snapshot) -> list[str]:

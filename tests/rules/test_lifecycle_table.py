@@ -39,6 +39,8 @@ def happy(step: str) -> Snapshot:
         traced_base=BASE,
         traced_reviews=(Approval("@alice", HEAD, "approved"),),
         main_head=BASE,
+        head_contains_main=True,
+        incident_id="HM-2026-05-17-01",
     )
 
 
@@ -78,6 +80,8 @@ BREAK: dict[str, tuple[Callable[[Snapshot], Snapshot], set[str]]] = {
     # issue 13: the alerts resolved before a merge; a pull request reopened by hand is refused all the same
     "not_resolved_unremediated": (lambda s: dataclasses.replace(s, resolved_unremediated_at="2026-05-17T08:20:00Z"),
                                   {"not_resolved_unremediated"}),
+    # a head built on an older main (or a criss-cross merge of older mains): its merge is not its own tree
+    "head_contains_main": (lambda s: dataclasses.replace(s, head_contains_main=False), {"head_contains_main"}),
 }
 GUARDS = [(step, fact) for step, t in lifecycle.TRANSITIONS.items() for fact in t.requires]
 
