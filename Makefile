@@ -18,7 +18,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check bot tests $(wildcard bench tools)
 	$(BIN)/mypy
 	PATH="$(BIN):$$PATH" $(BIN)/actionlint .github/workflows/*.yml
-	$(BIN)/zizmor --offline --no-progress --color never .github/workflows .github/actions
+	$(BIN)/zizmor --persona auditor --offline --no-progress --color never .github/workflows .github/actions
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema custom.github-workflows-require-timeout .github/workflows/*.yml
 

@@ -4,8 +4,15 @@ description), with the real PyGithub code and the real CLI, configured as a work
 
     python -m bench.github_requests      # prints a table, writes bench/results/github_requests.json
 
-Budgets (issue 5): opening an incident <= 16 requests, a duplicate webhook <= 3, posting a check run 1.
-Exit status 1 when a budget is missed or the server saw a request that breaks GitHub's description.
+Every command runs as a workflow job runs it: on a FRESH runner, whose checkout is what the default
+`actions/checkout` makes (the default branch only, depth 1: one commit, grafted), so nothing one job read or
+wrote is in the next job's checkout. The whole lifecycle of one incident (open, readiness, dry-run, approve,
+merge, post-merge, the resolved alert) is summed: with GITHUB_TOKEN's 1,000 requests per hour per
+repository, its total says how many incidents an hour a team can run on the plain token.
+
+Budgets: opening an incident <= 16 requests, a duplicate webhook on a fresh runner <= 3, posting a check
+run 1, the whole lifecycle <= 50 (issues 5 and 12). Exit status 1 when a budget is missed or the server saw a
+request that breaks GitHub's description.
 """
 
 from __future__ import annotations
@@ -45,9 +52,15 @@ def environment(values: dict[str, str]) -> Iterator[None]:
 
 
 class Bench:
-    def __init__(self, server: GitHubFake, checkout: Path) -> None:
-        self.server, self.checkout = server, checkout
+    def __init__(self, server: GitHubFake, work: Path) -> None:
+        self.server, self.work = server, work
         self.records: dict[str, dict[str, Any]] = {}
+        self.runners = 0
+
+    def runner(self) -> Path:
+        """A fresh runner's checkout: main only, depth 1 (the default actions/checkout)."""
+        self.runners += 1
+        return checkout_of(self.server, self.work / f"runner-{self.runners}", shallow=True)
 
     def command(self, key: str, title: str, *argv: str, checkout: Path | None = None, budget: int | None = None,
                 token: str | None = None, **env: str) -> dict[str, Any]:
@@ -56,7 +69,7 @@ class Bench:
         values = github_env(self.server, **({"token": token} if token else {}), **env)
         with environment(values), contextlib.redirect_stdout(io.StringIO()) as out, \
                 contextlib.redirect_stderr(io.StringIO()) as err:
-            code = cli([*argv, "--repo", str(checkout or self.checkout)])
+            code = cli([*argv, "--repo", str(checkout or self.runner())])
         if code != 0:
             raise SystemExit(f"{' '.join(argv)} exited {code}: {err.getvalue().strip()}")
         return self.record(key, title, before, budget, output=out.getvalue().strip())
@@ -79,51 +92,74 @@ def naive_open(entry: dict[str, Any], server: GitHubFake, before: int) -> int:
     return files + 1 + 1 + 3
 
 
+LIFECYCLE = ("open", "check_readiness", "check_dry_run", "approve", "merge", "post_merge", "resolved")
+
+
 def measure() -> dict[str, Any]:
     with GitHubFake() as server, tempfile.TemporaryDirectory(prefix="incident-bot-gh-bench-") as tmp:
         server.add_repo(REPOSITORY, seed_files())
         server.repo().teams.add("sre")  # CODEOWNERS asks @acme/sre, @alice and @bob to review
         server.add_token("ghp_benchBob00000000000000000000000000", "bob", None, user_type="User")
         work = Path(tmp)
-        bench = Bench(server, checkout_of(server, work / "checkout"))
+        bench = Bench(server, work)
 
         before = len(server.exchanges)
+        same_runner = bench.runner()
         opened = bench.command("open", "open a new incident: 5 phase commits, pull request, labels, reviews",
-                               "open", *DELIVERY, budget=16)
+                               "open", *DELIVERY, checkout=same_runner, budget=16)
         opened["naive"] = naive_open(opened, server, before)
-        bench.command("duplicate", "duplicate webhook (same runner: the checkout that opened it)",
-                      "open", *DELIVERY, budget=3)
-        bench.command("duplicate_full_checkout",
-                      "duplicate webhook, fresh runner, checkout with every branch (fetch-depth: 0)",
-                      "open", *DELIVERY, checkout=checkout_of(server, work / "full", fetched=(BRANCH,)))
-        bench.command("duplicate_main_checkout", "duplicate webhook, fresh runner, checkout of main only",
-                      "open", *DELIVERY, checkout=checkout_of(server, work / "main-only"))
+        bench.command("duplicate", "duplicate webhook, fresh runner", "open", *DELIVERY, budget=3)
+        bench.command("duplicate_same_runner", "duplicate webhook, the runner that opened it", "open", *DELIVERY,
+                      checkout=same_runner)
         bench.command("check_readiness", "check readiness (whole command: reads, audit entry, check run)",
                       "check", "readiness", ID)
-        bench.command("check_dry_run", "check dry-run (whole command)", "check", "dry-run", ID)
+        bench.command("check_dry_run", "check dry-run (whole command, with the skipped `make test`)",
+                      "check", "dry-run", ID)
         bench.command("approve", "approve (whole command, a code owner's token)", "approve", ID,
                       "--reviewer", "@alice", token=REVIEWER_TOKEN, INCIDENT_BOT_IDENTITY="incident-bot[bot]")
 
         head = server.ref_sha(BRANCH)
         assert head is not None
-        with GitHubForge(fast_settings(server), bench.checkout) as forge:
+        with GitHubForge(fast_settings(server), bench.runner()) as forge:
             before = len(server.exchanges)
             forge.record_check(head, "readiness", "success", "PASS", "posted again by the bench")
             bench.record("check_run", "post a check run", before, 1)
         merged = bench.command("merge", "merge (whole command: guards, one PUT /pulls/{n}/merge, audit entry)",
                                "merge", ID)
         assert merged["by_operation"]["PUT pulls/merge"] == 1
+        merge_sha = str(server.ref_sha("main"))
+        bench.command("post_merge", "post-merge (push to main: merge and sync pending)", "post-merge",
+                      "--commit", merge_sha)
+        resolved = work / "resolved.json"
+        payload = json.loads((FIXTURES / "webhook_grafana.json").read_text("utf-8"))
+        payload["status"] = "resolved"
+        for alert in payload["alerts"]:
+            alert.update(status="resolved", endsAt="2026-05-17T09:05:00Z")
+        resolved.write_text(json.dumps(payload), "utf-8")
+        bench.command("resolved", "the resolved alert (open: validation evidence)", "open", "--grafana", str(resolved))
         bench.command("audit_verify", "audit verify (whole command)", "audit", "verify", ID)
+        total = sum(bench.records[k]["requests"] for k in LIFECYCLE)
+        bench.records["lifecycle"] = {
+            "title": "whole lifecycle, fresh runner per job: " + " + ".join(
+                f"{k.removeprefix('check_').replace('_', '-')} {bench.records[k]['requests']}" for k in LIFECYCLE),
+            "requests": total, "budget": 50, "by_operation": {},
+            "incidents_per_hour": 1000 // total}
         return {"violations": list(server.violations), "operations": bench.records}
 
 
 def report(data: dict[str, Any]) -> list[str]:
-    rows = [("operation", "requests", "budget", "naive"), ("-" * 86, "-" * 8, "-" * 6, "-" * 5)]
+    rows = [("operation", "requests", "budget", "naive"), ("-" * 100, "-" * 8, "-" * 6, "-" * 5)]
     for entry in data["operations"].values():
         budget, naive = entry.get("budget"), entry.get("naive")
         rows.append((entry["title"], str(entry["requests"]), "" if budget is None else f"<= {budget}",
                      "" if naive is None else str(naive)))
-    lines = [f"{a:86s} {b:>8s} {c:>6s} {d:>5s}" for a, b, c, d in rows]
+    lines = [f"{a:100s} {b:>8s} {c:>6s} {d:>5s}" for a, b, c, d in rows]
+    lifecycle = data["operations"]["lifecycle"]
+    per_hour = lifecycle["incidents_per_hour"]
+    lines.append(f"\nlifecycle: {lifecycle['requests']} requests -> {per_hour} incidents an hour "
+                 "on GITHUB_TOKEN's 1,000 requests per hour")
+    for key in LIFECYCLE:
+        lines.append(f"  {key}: {json.dumps(data['operations'][key]['by_operation'])}")
     opened = data["operations"]["open"]
     lines.append(f"\nopen, per request: {json.dumps(opened['by_operation'])}")
     lines.append(f"naive = {opened['files_written']} Contents API PUTs (one per file written) + list branches + "

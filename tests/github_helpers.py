@@ -33,10 +33,12 @@ def seed_files() -> dict[str, str | bytes]:
     return files
 
 
-def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: tuple[str, ...] = ()) -> Path:
+def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: tuple[str, ...] = (),
+                shallow: bool = False) -> Path:
     """A local git repository holding the fake's objects reachable from `branch` (and from the `fetched`
     branches, as remote-tracking refs), checked out: the same commit ids as on the fake, which is what
-    `actions/checkout` gives a workflow (`fetch-depth: 0` fetches every branch)."""
+    `actions/checkout` gives a workflow (`fetch-depth: 0` fetches every branch). `shallow`: only the tip
+    commit of `branch`, grafted (`.git/shallow`), as the default `actions/checkout` (fetch-depth: 1) gives."""
     store = server.repo().git
     tip = server.ref_sha(branch)
     assert tip is not None
@@ -44,7 +46,7 @@ def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: t
     subprocess.run(["git", "init", "-q", "-b", branch, str(path)], check=True)
     repo = Repo(path)
     try:
-        for sha in {a for t in tips for a in store.ancestors(t)}:
+        for sha in {tip} if shallow else {a for t in tips for a in store.ancestors(t)}:
             commit = store.commits[sha]
             lines = [f"tree {commit.tree}", *(f"parent {p}" for p in commit.parents),
                      f"author {commit.author.raw()}", f"committer {commit.committer.raw()}", "", commit.message]
@@ -54,6 +56,8 @@ def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: t
             _put_trees(repo, store, commit.tree)
     finally:
         repo.close()
+    if shallow:
+        (path / ".git" / "shallow").write_text(tip + "\n", "utf-8")
     subprocess.run(["git", "-C", str(path), "update-ref", f"refs/heads/{branch}", tip], check=True)
     for name, sha in zip(fetched, tips[1:], strict=True):
         subprocess.run(["git", "-C", str(path), "update-ref", f"refs/remotes/origin/{name}", sha], check=True)

@@ -79,6 +79,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     return code
 
 
+def cmd_check_other_pull(args: argparse.Namespace) -> int:
+    import re
+
+    from bot.flows.other_pull import check_other_pull
+
+    if not re.fullmatch(r"[0-9a-f]{40}", args.sha):
+        raise InputError("--sha", "", f"expected a 40-hex commit id, got {args.sha!r}")
+    out(check_other_pull(workspace(args), args.branch, args.sha, same_repository=not args.fork))
+    return 0
+
+
 def cmd_approve(args: argparse.Namespace) -> int:
     from bot.flows.approve import approve
 

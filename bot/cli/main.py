@@ -12,6 +12,7 @@ from bot.cli.lifecycle_commands import (
     cmd_approve,
     cmd_audit,
     cmd_check,
+    cmd_check_other_pull,
     cmd_evidence,
     cmd_merge,
     cmd_open,
@@ -88,6 +89,13 @@ def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
         p.add_argument("--summary", metavar="FILE", help="append the check's Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
         p.add_argument("--rollback", action="store_true", help="judge the incident's rollback pull request")
         p.set_defaults(func=cmd_check)
+    help_ = "on a pull request that is not an incident's: post readiness and dry-run as neutral (not applicable)"
+    p = checks.add_parser("other-pull", help=help_, description=help_)
+    p.add_argument("--branch", required=True, help="the pull request's head branch")
+    p.add_argument("--sha", required=True, help="the pull request's head commit")
+    p.add_argument("--fork", action="store_true", help="the head branch is in another repository")
+    p.add_argument("--repo", help="repository (default: the current directory)")
+    p.set_defaults(func=cmd_check_other_pull)
 
     p = command("approve", cmd_approve, "record a code owner's approval of the incident pull request head")
     p.add_argument("incident_id")
@@ -124,6 +132,8 @@ def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
 
     p = command("protect", cmd_protect, "apply policies/branch-protection.yaml on GitHub; --check reports drift")
     p.add_argument("--check", action="store_true", help="only compare the live settings with it (exit 1 on drift)")
+    p.add_argument("--app-id", help="the incident-bot GitHub App's id, whose checks the gate requires "
+                                    "(default: $INCIDENT_BOT_APP_ID; none: GitHub Actions)")
 
     p = command("evidence", cmd_evidence, "write and print the review package: readiness.md and validation.md")
     p.add_argument("incident_id")

@@ -14,6 +14,11 @@ from bot.render.report import dry_run_markdown
 from bot.rules import audit, dryrun, lifecycle
 
 STEP = "check_dry_run"
+# The CI job's check (ci.yml), required on main like the gate's. An incident or rollback pull request that passed
+# dry-run changes nothing but incidents/<id>/ and the planned deploy/ change (every other difference blocks),
+# so there is no code for the test suite to test: the job skips itself there, and GitHub starts no CI at all
+# for a pull request opened with the plain GITHUB_TOKEN, so the passed dry-run posts it `skipped` itself.
+TESTS_CHECK = "make test"
 
 
 def evaluate_dry_run(ws: Workspace, s: Subject, snap: lifecycle.Snapshot | None = None,
@@ -66,5 +71,10 @@ def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) ->
     # the check first, then the trace: nothing is recorded as passed unless the check was posted
     ws.forge.record_check(s.head, "dry-run", Conclusion.SUCCESS if passed else Conclusion.FAILURE, result.line(),
                           summary)
+    if passed:
+        ws.forge.record_check(s.head, TESTS_CHECK, Conclusion.SKIPPED, "incident pull request: no code changed",
+                              f"dry-run passed on {s.head[:12]}: this pull request changes only "
+                              f"`incidents/{incident_id}/` and the planned `deploy/` change, which dry-run verified "
+                              "line by line and validated; the test suite runs on changes to code.")
     trace.record(ws, incident_id, AuditStep.DRY_RUN, status, evidence)
     return result, summary

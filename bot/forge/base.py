@@ -8,7 +8,7 @@ from typing import Protocol
 
 from bot.errors import ForgeError, RuleRefusal
 
-CONCLUSIONS = ("success", "action_required", "failure")
+CONCLUSIONS = ("success", "action_required", "failure", "neutral", "skipped")
 
 
 class RefConflict(ForgeError):

@@ -24,6 +24,8 @@ class Conclusion(StrEnum):
     SUCCESS = "success"
     ACTION_REQUIRED = "action_required"
     FAILURE = "failure"
+    NEUTRAL = "neutral"  # not applicable: the gate on a pull request that is not an incident's
+    SKIPPED = "skipped"  # `make test` on an incident pull request whose dry-run proved it changes no code
 
     @classmethod
     def of(cls, verdict: Verdict) -> Conclusion:

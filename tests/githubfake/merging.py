@@ -12,8 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .gitstore import Entry
-from .render_repo import latest_statuses, required_checks
-from .state import CheckRun, PullRequest, Repository, User, now
+from .render_repo import latest_statuses, required_check_apps
+from .state import CheckRun, PullRequest, Repository, User, app_id, now
 
 PASSING_CONCLUSIONS = frozenset({"success", "neutral", "skipped"})
 
@@ -91,18 +91,21 @@ def approvals(repo: Repository, pull: PullRequest) -> int:
     return sum(1 for state in latest.values() if state == "APPROVED")
 
 
-def latest_check_runs(repo: Repository, sha: str) -> dict[str, CheckRun]:
+def latest_check_runs(repo: Repository, sha: str, app: int | None = None) -> dict[str, CheckRun]:
+    """The latest check run of each name on `sha` (of App `app` only, when given)."""
     latest: dict[str, CheckRun] = {}
     for run in repo.check_runs:
-        if run.head_sha == sha:
+        if run.head_sha == sha and app in (None, app_id(run.app_slug)):
             latest[run.name] = run
     return latest
 
 
-def check_outcome(repo: Repository, sha: str, name: str) -> str:
-    """'passing', 'failing' or 'expected' (not reported yet / still running) for a required check."""
-    run = latest_check_runs(repo, sha).get(name)
-    status = next((s for s in latest_statuses(repo, sha) if s.context == name), None)
+def check_outcome(repo: Repository, sha: str, name: str, app: int | None = None) -> str:
+    """'passing', 'failing' or 'expected' (not reported yet / still running) for a required check. A check
+    pinned to an App (`checks[].app_id`) counts only that App's runs: another App's run of the same name is
+    as good as none."""
+    run = latest_check_runs(repo, sha, app).get(name)
+    status = next((s for s in latest_statuses(repo, sha) if s.context == name), None) if app is None else None
     if run is not None and run.status == "completed":
         return "passing" if run.conclusion in PASSING_CONCLUSIONS else "failing"
     if status is not None and status.state != "pending":
@@ -124,7 +127,7 @@ def merge_blockers(repo: Repository, pull: PullRequest) -> list[str]:
         plural = "review is" if wanted == 1 else "reviews are"
         blockers.append(f"At least {wanted} approving {plural} required by reviewers with write access.")
     head = repo.head_sha(pull)
-    checks = required_checks(rules)
+    checks = required_check_apps(rules)
     if checks and (rules.get("required_status_checks") or {}).get("strict") \
             and not repo.git.is_ancestor(repo.base_sha(pull), head):
         # "Require branches to be up to date before merging": a head behind its base has every required check
@@ -132,8 +135,8 @@ def merge_blockers(repo: Repository, pull: PullRequest) -> list[str]:
         # expected." (seen live: https://github.com/RakuenSoftware/aimee/pull/2460)
         blockers.append(f"{len(checks)} of {len(checks)} required status checks are expected.")
         return blockers
-    for name in checks:
-        outcome = check_outcome(repo, head, name)
+    for name, app in checks:
+        outcome = check_outcome(repo, head, name, app)
         if outcome != "passing":
             blockers.append(f'Required status check "{name}" is {outcome}.')
     return blockers

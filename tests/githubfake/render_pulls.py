@@ -11,7 +11,7 @@ from typing import Any
 
 from . import merging
 from .render_repo import Urls, node_id, repository, user
-from .state import CheckRun, Comment, Label, PullRequest, Repository, Review, User, iso
+from .state import CheckRun, Comment, Label, PullRequest, Repository, Review, User, app_id, iso
 
 
 def label(urls: Urls, repo: Repository, item: Label) -> dict[str, Any]:
@@ -195,10 +195,10 @@ def comment(urls: Urls, repo: Repository, item: Comment) -> dict[str, Any]:
 
 def _app(urls: Urls, repo: Repository, slug: str) -> dict[str, Any]:
     return {
-        "id": 424242,
+        "id": app_id(slug),
         "slug": slug,
         "client_id": "Iv1.fakefakefakefake",
-        "node_id": node_id("Integration", 424242),
+        "node_id": node_id("Integration", app_id(slug)),
         "owner": user(urls, repo.owner),
         "name": slug,
         "description": "GitOps remediation bot",

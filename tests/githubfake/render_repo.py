@@ -285,7 +285,7 @@ def protection(urls: Urls, repo: Repository, branch: str) -> dict[str, Any]:
             "strict": bool(rules["required_status_checks"].get("strict")),
             "contexts": checks,
             "contexts_url": f"{base}/required_status_checks/contexts",
-            "checks": [{"context": c, "app_id": None} for c in checks],
+            "checks": [{"context": c, "app_id": a} for c, a in required_check_apps(rules)],
         }
     reviews = rules.get("required_pull_request_reviews")
     if reviews is not None:
@@ -306,10 +306,16 @@ def protection(urls: Urls, repo: Repository, branch: str) -> dict[str, Any]:
 
 
 def required_checks(rules: dict[str, Any]) -> list[str]:
+    return [name for name, _ in required_check_apps(rules)]
+
+
+def required_check_apps(rules: dict[str, Any]) -> list[tuple[str, int | None]]:
+    """(context, app_id) of each required check; None: any source (`contexts`, or `app_id` omitted or -1)."""
     status_checks = rules.get("required_status_checks") or {}
-    names = list(status_checks.get("contexts") or [])
-    names += [c["context"] for c in status_checks.get("checks") or [] if c["context"] not in names]
-    return names
+    found = [(c["context"], c.get("app_id") if (c.get("app_id") or -1) > 0 else None)
+             for c in status_checks.get("checks") or []]
+    named = {c for c, _ in found}
+    return found + [(c, None) for c in status_checks.get("contexts") or [] if c not in named]
 
 
 def branch(urls: Urls, repo: Repository, name: str, by: User | None) -> dict[str, Any]:
@@ -320,7 +326,7 @@ def branch(urls: Urls, repo: Repository, name: str, by: User | None) -> dict[str
         names = required_checks(repo.protection[name])
         prot["required_status_checks"] = {
             "enforcement_level": "non_admins", "contexts": names,
-            "checks": [{"context": check, "app_id": None} for check in names],
+            "checks": [{"context": c, "app_id": a} for c, a in required_check_apps(repo.protection[name])],
         }
     return {
         "name": name,

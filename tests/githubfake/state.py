@@ -25,6 +25,16 @@ def next_id() -> int:
     return next(_ids)
 
 
+# The GitHub Actions app (the source of every check run created with a workflow's GITHUB_TOKEN) has id 15368
+# on github.com; other Apps get a stable id of their own here.
+APP_IDS = {"github-actions": 15368, "incident-bot": 424242}
+
+
+def app_id(slug: str) -> int:
+    """The id of the GitHub App `slug` (check runs carry it as `app.id`; protection pins `checks[].app_id`)."""
+    return APP_IDS.get(slug) or 100_000 + sum(ord(c) * 31 ** i for i, c in enumerate(slug)) % 800_000
+
+
 def now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 

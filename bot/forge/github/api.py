@@ -42,8 +42,8 @@ class Settings:
     api_url: str = DEFAULT_API
     main_sha: str | None = None
     identity: str | None = None  # the bot's login when configured (INCIDENT_BOT_IDENTITY)
-    # Only check runs created by this GitHub App count (its slug, e.g. github-actions): a `readiness`
-    # check posted by any other App or workflow cannot open the gate (INCIDENT_BOT_CHECK_APP).
+    # Only check runs created by this GitHub App count (its slug, e.g. github-actions, or its numeric id): a
+    # `readiness` check posted by any other App cannot open the gate (INCIDENT_BOT_CHECK_APP).
     check_app: str | None = None
     default_branch: str = "main"
     attempts: int = 5  # per request, the first included (5xx, rate limits)

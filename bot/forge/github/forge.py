@@ -338,7 +338,7 @@ class GitHubForge:
         for run in sorted(runs, key=lambda r: int(r["id"])):
             if run["status"] != "completed":
                 continue
-            if app is not None and ((run.get("app") or {}).get("slug") or "") != app:
+            if app is not None and app not in _app_names(run.get("app") or {}):
                 continue  # a look-alike check from another App never counts
             latest[run["name"]] = run
         return {n: Check(n, sha, str(r["conclusion"]), (r.get("output") or {}).get("title") or "",
@@ -374,16 +374,21 @@ class GitHubForge:
     def _protection_path(self, policy: dict[str, Any]) -> str:
         return f"/branches/{_quote(policy['branch'])}/protection"
 
-    def protect(self, policy: dict[str, Any]) -> None:
+    def protect(self, policy: dict[str, Any], judge_app_id: int | None) -> None:
         self.api.call("PUT", self._protection_path(policy), f"protect {policy['branch']}",
-                      protection.protection_body(policy))
+                      protection.protection_body(policy, judge_app_id))
 
-    def protection_drift(self, policy: dict[str, Any]) -> list[str]:
+    def protection_drift(self, policy: dict[str, Any], judge_app_id: int | None) -> list[str]:
         try:
             live = self.api.call("GET", self._protection_path(policy), f"read the protection of {policy['branch']}")
         except BranchNotProtected:
             live = None
-        return protection.drift(policy, live)
+        return protection.drift(policy, live, judge_app_id)
+
+
+def _app_names(app: dict[str, Any]) -> set[str]:
+    """What INCIDENT_BOT_CHECK_APP may name an App by: its slug or its id (INCIDENT_BOT_APP_ID in the workflows)."""
+    return {str(app.get("slug") or ""), str(app.get("id") or "")} - {""}
 
 
 def _quote(name: str) -> str:
