@@ -47,7 +47,7 @@ def cmd_protect(args: argparse.Namespace) -> int:
         out(f"{'DRIFT' if drift else 'NO DRIFT'} branch={policy['branch']}: {len(drift)} difference(s) from {path}")
         return 1 if drift else 0
     forge.protect(policy, judge)
-    checks = ",".join(f"{name}@{app}" for name, app in required_checks(policy, judge))
+    checks = ",".join(f"{name}@{'any' if app < 0 else app}" for name, app in required_checks(policy, judge))
     out(f"PROTECTED branch={policy['branch']} checks={checks} "
         f"approvals={policy['required_pull_request_reviews']['required_approving_review_count']}")
     return 0

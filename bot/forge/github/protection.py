@@ -9,6 +9,7 @@ from typing import Any
 # The GitHub Actions app: the source of every check run created with a workflow's GITHUB_TOKEN (GitHub's own
 # REST examples show it as `"performed_via_github_app": {"id": 15368, "slug": "github-actions"}`).
 GITHUB_ACTIONS_APP_ID = 15368
+ANY_APP = -1  # GitHub: "Pass -1 to explicitly allow any app to set the status"; a GET shows it as null
 
 _FLAGS = ("enforce_admins", "allow_force_pushes", "allow_deletions", "required_linear_history")
 _REVIEWS = ("required_approving_review_count", "require_code_owner_reviews", "dismiss_stale_reviews",
@@ -22,6 +23,8 @@ def app_id(app: str, judge_app_id: int | None) -> int:
         return judge_app_id or GITHUB_ACTIONS_APP_ID
     if app == "github-actions":
         return GITHUB_ACTIONS_APP_ID
+    if app == "any":
+        return ANY_APP
     return int(app)
 
 
@@ -49,17 +52,17 @@ def protection_body(policy: dict[str, Any], judge_app_id: int | None) -> dict[st
 
 def live_settings(live: dict[str, Any] | None) -> dict[str, Any]:
     """The live protection (GET body, None when unprotected) in the policy's own shape; a check required
-    from any source (the deprecated `contexts`, or `app_id` null) has app_id None."""
+    from any source (the deprecated `contexts`, or `app_id` null) has app_id ANY_APP."""
     live = live or {}
     checks = live.get("required_status_checks")
     reviews = live.get("required_pull_request_reviews")
-    pinned = {(c["context"], c.get("app_id")) for c in (checks or {}).get("checks", [])}
+    pinned = {(c["context"], int(c.get("app_id") or ANY_APP)) for c in (checks or {}).get("checks", [])}
     named = {c for c, _ in pinned}
-    pinned |= {(c, None) for c in (checks or {}).get("contexts", []) if c not in named}
+    pinned |= {(c, ANY_APP) for c in (checks or {}).get("contexts", []) if c not in named}
     return {
         "required_status_checks": None if checks is None else {
             "strict": bool(checks.get("strict")),
-            "checks": sorted(pinned, key=lambda c: (c[0], c[1] or 0)),
+            "checks": sorted(pinned),
         },
         "required_pull_request_reviews": None if reviews is None else {
             "required_approving_review_count": int(reviews.get("required_approving_review_count", 0)),
@@ -101,5 +104,5 @@ def drift(policy: dict[str, Any], live: dict[str, Any] | None, judge_app_id: int
 def _show(value: Any) -> str:
     """Checks as `name@app_id` (`name@any` when any source counts); other values as Python shows them."""
     if isinstance(value, list):
-        return "[" + ", ".join(f"{c}@{a if a is not None else 'any'}" for c, a in value) + "]"
+        return "[" + ", ".join(f"{c}@{'any' if a == ANY_APP else a}" for c, a in value) + "]"
     return repr(value)
