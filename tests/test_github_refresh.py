@@ -14,6 +14,7 @@ from test_refresh import MANIFEST, SECOND, WORKER
 from tests.github_helpers import ID, checkout_of, github_env, seed_files
 from tests.githubfake import BOT_TOKEN, REVIEWER_TOKEN, GitHubFake
 from tests.githubfake.auth import ALL_WRITE
+from tests.githubfake.state import app_id
 
 pytest_plugins = ["tests.githubfake.fixture"]
 
@@ -65,7 +66,8 @@ def judge(run, incident_id: str) -> None:
 
 def test_refresh_on_github_lets_the_second_pull_request_merge_after_the_first(run, server: GitHubFake,
                                                                              tmp_path: Path) -> None:
-    assert run("protect", token=REVIEWER_TOKEN).code == 0  # strict: branches must be up to date
+    # strict: branches must be up to date; the gate pinned to the App whose token the bot has
+    assert run("protect", token=REVIEWER_TOKEN, INCIDENT_BOT_APP_ID=str(app_id("incident-bot"))).code == 0
     assert open_alert(run, tmp_path, "api") == f"OPENED incident={ID} pull=#1"
     assert open_alert(run, tmp_path, "worker", pod="worker-5c9", service="appointments-worker") \
         == f"OPENED incident={SECOND} pull=#2"
