@@ -239,6 +239,9 @@ def test_a_blocked_dry_run_posts_no_tests_check(run, server: GitHubFake) -> None
     assert run("open", "--grafana", FIXTURES / "webhook_grafana.json").code == 0
     assert run("check", "readiness", ID).code == 0
     server.push("main", {"policies/emergency_stop.yaml": 'engaged: true\nreason: "drill"\n'}, "engage the stop")
+    # main moved: the checks judge only a head that contains it (issue 11), so the branch is refreshed first
+    assert run("refresh", ID).code == 0
+    assert run("check", "readiness", ID).code == 0
     head = server.ref_sha(BRANCH)
     result = run("check", "dry-run", ID)
     assert result.code == 1 and "emergency stop engaged" in result.out + result.err
