@@ -98,8 +98,9 @@ def test_after_the_policy_number_of_attempts_a_delivery_is_dead_lettered(tmp_pat
     with receiver(tmp_path, forward=forge, attempts=3) as rx:
         rx.post("/webhook/pagerduty", PD_BODY, pd_headers(PD_BODY))
         assert until(lambda: states(rx)["dead"] == 1)
+        # the worker counts right after it wrote the row: wait for the counters, not only the row
+        assert until(lambda: rx.metric("incident_bot_deliveries_dead_lettered_total", source="pagerduty") == 1)
         assert rx.metric("incident_bot_forward_failures_total", source="pagerduty") == 3
-        assert rx.metric("incident_bot_deliveries_dead_lettered_total", source="pagerduty") == 1
         spool = rx.spool()
         try:
             (row,) = spool.rows(["dead"])
