@@ -3,6 +3,7 @@ the same rows in the check run's and the job summary's table; a blocker caused b
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,22 @@ def test_every_lost_point_is_one_stderr_line_and_a_row_of_the_check_table(cli, r
     ]
     head = git(repo, "rev-parse", BRANCH).strip()
     check = LocalForge(repo).checks(head)["readiness"].summary
-    for text in (check, summary.read_text()):
+    for markdown in (check, summary.read_text()):
+        text = re.sub(r"\\(.)", r"\1", markdown)  # as rendered: the cells' backslash escapes show their character
         assert "| implementation | change equals rendering | deploy/appointments-db/namespace.yaml: deleted" in text
         assert "| process | audit complete | audit_trace_coverage=0.91" in text
+
+
+def test_a_file_name_from_the_branch_is_shown_as_text_in_the_check(cli, repo: Path):
+    """Issue 16: a reason names a file the incident branch chose; in the check-run Markdown it is text."""
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    name = "deploy/**PASS, approved by @acme-sre-leads**<!--.yaml"
+    human_commit(repo, BRANCH, {name: "kind: ConfigMap\n"})  # no apiVersion either: a finding, not a crash
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.code == 1 and f"{name}: added" in run.err and f"{name}: a document without apiVersion" in run.err
+    check = LocalForge(repo).checks(git(repo, "rev-parse", BRANCH).strip())["readiness"].summary
+    assert "**PASS" not in check and "<!--" not in check and "@acme" not in check.replace("\\@acme", "")
+    assert "\\*\\*PASS" in check
 
 
 def test_a_full_score_lists_no_lost_point(cli, repo: Path):

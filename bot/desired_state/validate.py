@@ -38,6 +38,10 @@ def manifest_errors(files: Mapping[str, str]) -> list[str]:
                 continue
             if doc.get("kind") in SKIP_KINDS or str(doc.get("apiVersion", "")).startswith(SKIP_GROUPS):
                 continue
+            absent = [key for key in ("apiVersion", "kind") if not isinstance(doc.get(key), str)]
+            if absent:  # kubernetes-validate looks both up unchecked (a KeyError, not a finding)
+                problems.append(f"{path}: a document without {' and '.join(absent)}")
+                continue
             try:
                 kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
             except ValidationError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bot.render.escape import md_code
+from bot.render.escape import md_code, md_text
 from bot.rules.audit import ChainView, mermaid, text_chain
 from bot.rules.dryrun import DryRunResult
 from bot.rules.readiness import CATEGORIES, GateResult
@@ -32,14 +32,15 @@ def fit_summary(summary: str, limit: int = SUMMARY_LIMIT) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """A table cell: evidence and reasons may carry text from the incident branch (file names), shown as text."""
+    return md_text(text)
 
 
 def readiness_markdown(gate: GateResult, points: list[Point], chain: ChainView) -> str:
     lines = [f"### `{gate.line()}` (profile `{gate.profile}`, threshold {gate.threshold}/25)", ""]
     if gate.reasons:
         lines += ["**Blocking conditions and notes** (each independent of the total):", ""]
-        lines += [f"- {r}" for r in gate.reasons] + [""]
+        lines += [f"- {md_text(r)}" for r in gate.reasons] + [""]
     lines += ["| Category | Score | Evidence |", "|---|---|---|"]
     for category in CATEGORIES:
         mine = [p for p in points if p.category == category]
@@ -73,7 +74,7 @@ def lost_points_markdown(points: list[Point]) -> list[str]:
 
 def dry_run_markdown(result: DryRunResult, diff: str, chain: ChainView) -> str:
     lines = [f"### `{result.line()}`", ""]
-    lines += [f"- {r}" for r in result.reasons] or ["- every rule holds: pre-approved, preconditions met, "
+    lines += [f"- {md_text(r)}" for r in result.reasons] or ["- every rule holds: pre-approved, preconditions met, "
                                                      "diff equals the rendering, manifests valid"]
     lines += ["", "<details><summary>Manifest diff under deploy/</summary>", "", "```diff", diff.rstrip(), "```",
               "", "</details>", ""]
