@@ -107,3 +107,22 @@ def fast_settings(server: GitHubFake, token: str = BOT_TOKEN, **overrides: objec
         "seconds_between_requests": None, "seconds_between_writes": None, **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]
+
+
+def cli_runner(cli, server: GitHubFake, checkout: Path, monkeypatch, *, secrets_stay_out: bool = False):
+    """The CLI with the environment of a workflow step (`github_env`); each result also lists the requests
+    it made (`result.requests`). `secrets_stay_out`: also assert the token never reaches the output."""
+
+    def go(*argv: object, token: str = BOT_TOKEN, **extra: str):
+        for name in ("INCIDENT_BOT_IDENTITY", "INCIDENT_BOT_APP_ID"):
+            monkeypatch.delenv(name, raising=False)
+        for key, value in github_env(server, token, **extra).items():
+            monkeypatch.setenv(key, value)
+        before = len(server.exchanges)
+        result = cli(*argv, "--repo", checkout)
+        result.requests = server.exchanges[before:]
+        if secrets_stay_out:
+            assert token not in result.out + result.err  # secrets never reach the output
+        return result
+
+    return go

@@ -22,7 +22,7 @@ from bot.flows.opening import open_incidents
 from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict, Review
 from bot.forge.github import GitHubForge, fit_summary, settings_from_env
-from tests.github_helpers import BRANCH, ID, checkout_of, fast_settings, github_env, seed_files
+from tests.github_helpers import BRANCH, ID, checkout_of, cli_runner, fast_settings, seed_files
 from tests.githubfake import BOT_TOKEN, REVIEWER_TOKEN, GitHubFake, faults
 from tests.githubfake.auth import ALL_WRITE, BOT_PERMISSIONS
 from tests.githubfake.state import app_id
@@ -60,18 +60,7 @@ def checkout(server: GitHubFake, tmp_path: Path) -> Path:
 @pytest.fixture
 def run(cli, server: GitHubFake, checkout: Path, monkeypatch: pytest.MonkeyPatch):
     """The CLI with the environment of a workflow step; each result also lists the requests it made."""
-
-    def go(*argv: Any, token: str = BOT_TOKEN, **extra: str):
-        monkeypatch.delenv("INCIDENT_BOT_IDENTITY", raising=False)
-        for key, value in github_env(server, token, **extra).items():
-            monkeypatch.setenv(key, value)
-        before = len(server.exchanges)
-        result = cli(*argv, "--repo", checkout)
-        result.requests = server.exchanges[before:]
-        assert token not in result.out + result.err  # secrets never reach the output
-        return result
-
-    return go
+    return cli_runner(cli, server, checkout, monkeypatch, secrets_stay_out=True)
 
 
 def forge(server: GitHubFake, checkout: Path | None, token: str = BOT_TOKEN, **overrides: Any) -> GitHubForge:

@@ -17,15 +17,14 @@ GitHub's rules encoded here:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from conftest import FIXTURES
 from github import GithubException
 
 from bot.forge.github import GitHubForge
-from tests.github_helpers import BRANCH, ID, checkout_of, fast_settings, github_env, seed_files
-from tests.githubfake import BOT_TOKEN, REVIEWER_TOKEN, GitHubFake
+from tests.github_helpers import BRANCH, ID, checkout_of, cli_runner, fast_settings, seed_files
+from tests.githubfake import REVIEWER_TOKEN, GitHubFake
 from tests.githubfake.auth import ALL_WRITE, BOT_PERMISSIONS
 from tests.githubfake.state import app_id
 
@@ -62,17 +61,7 @@ def checkout(server: GitHubFake, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def run(cli, server: GitHubFake, checkout: Path, monkeypatch: pytest.MonkeyPatch):
-    def go(*argv: Any, token: str = BOT_TOKEN, **extra: str):
-        for name in ("INCIDENT_BOT_IDENTITY", "INCIDENT_BOT_APP_ID"):
-            monkeypatch.delenv(name, raising=False)
-        for key, value in github_env(server, token, **extra).items():
-            monkeypatch.setenv(key, value)
-        before = len(server.exchanges)
-        result = cli(*argv, "--repo", checkout)
-        result.requests = server.exchanges[before:]
-        return result
-
-    return go
+    return cli_runner(cli, server, checkout, monkeypatch)
 
 
 def post(server: GitHubFake, token: str, sha: str, name: str, conclusion: str) -> None:

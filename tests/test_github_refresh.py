@@ -5,13 +5,12 @@ merge after the first until refresh rebuilt it on main; a branch a person pushed
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from lifecycle_helpers import grafana_payload, write_json
 from test_refresh import MANIFEST, SECOND, WORKER
 
-from tests.github_helpers import ID, checkout_of, github_env, seed_files
+from tests.github_helpers import ID, checkout_of, cli_runner, seed_files
 from tests.githubfake import BOT_TOKEN, REVIEWER_TOKEN, GitHubFake
 from tests.githubfake.auth import ALL_WRITE
 from tests.githubfake.state import app_id
@@ -36,18 +35,7 @@ def server(github_server: GitHubFake) -> GitHubFake:
 
 @pytest.fixture
 def run(cli, server: GitHubFake, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    checkout = checkout_of(server, tmp_path / "checkout")
-
-    def go(*argv: Any, token: str = BOT_TOKEN, **extra: str):
-        monkeypatch.delenv("INCIDENT_BOT_IDENTITY", raising=False)
-        for key, value in github_env(server, token, **extra).items():
-            monkeypatch.setenv(key, value)
-        before = len(server.exchanges)
-        result = cli(*argv, "--repo", checkout)
-        result.requests = server.exchanges[before:]
-        return result
-
-    return go
+    return cli_runner(cli, server, checkout_of(server, tmp_path / "checkout"), monkeypatch)
 
 
 def open_alert(run, tmp_path: Path, name: str, **labels: str) -> str:
