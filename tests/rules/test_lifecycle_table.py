@@ -239,3 +239,13 @@ def test_readme_state_diagram_is_the_table():
     start = readme.index("<!-- lifecycle:start")
     block = readme[start:readme.index("<!-- lifecycle:end -->")]
     assert "```mermaid\n" + lifecycle.mermaid() + "\n```" in block
+
+
+def test_a_head_behind_main_is_refused_naming_both_commits_and_the_refresh_command():
+    """What a person reads when main moved after `open`: which head, which main, and the command to run."""
+    snap = dataclasses.replace(happy("merge"), head_contains_main=False)
+    with pytest.raises(IllegalTransition) as refused:
+        lifecycle.require("merge", snap)
+    assert (f"head {HEAD[:12]} does not contain main's head {BASE[:12]}: the checks judge only a branch"
+            in str(refused.value))
+    assert "(`incident-bot refresh HM-2026-05-17-01`)" in str(refused.value)
