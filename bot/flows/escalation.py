@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from bot.config.loader import parse_json
@@ -46,16 +47,17 @@ def cap_reached(ws: Workspace, event: dict[str, Any], branches: dict[str, str]) 
     return over_cap(event.get("service"), open_pulls_of(ws, event.get("service"), branches), cap)
 
 
-def taken(ws: Workspace, stem: str, *prefixes: str) -> list[int]:
-    """Sequence numbers of `stem` (e.g. HM-2026-05-17) used by a branch under `prefixes` (default: an incident
-    branch or an escalated record)."""
-    numbers = set()
-    for prefix in prefixes or ("incident/", "audit/"):
-        for branch in ws.forge.branches(f"{prefix}{stem}-"):
-            tail = branch.rsplit("-", 1)[1]
-            if tail.isdigit():
-                numbers.add(int(tail))
-    return sorted(numbers)
+def taken(ws: Workspace, stem: str) -> list[int]:
+    """Sequence numbers of `stem` (e.g. HM-2026-05-17) used by an incident branch or an escalated record."""
+    found: set[int] = set()
+    for prefix in ("incident/", "audit/"):
+        found.update(numbers(ws.forge.branches(f"{prefix}{stem}-")))
+    return sorted(found)
+
+
+def numbers(branches: Iterable[str]) -> list[int]:
+    """The sequence numbers of `branches` (`<prefix>/<stem>-<n>`); a branch under one of them has none."""
+    return sorted({int(tail) for b in branches if (tail := b.rsplit("-", 1)[1]).isdigit()})
 
 
 def escalate(ws: Workspace, event: dict[str, Any], sources: dict[str, str], reason: str) -> tuple[str, str]:

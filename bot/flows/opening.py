@@ -24,7 +24,7 @@ from bot.errors import InputError, RuleRefusal
 from bot.flows import escalation, trace, waiting
 from bot.flows.derive import derive, renormalized, target
 from bot.flows.workspace import Workspace, source_name
-from bot.forge.base import RefConflict
+from bot.forge.base import RefCollision, RefConflict, blocking_ref
 from bot.intake.normalize import normalize
 from bot.intake.sources import SOURCES
 from bot.model.enums import AuditStatus, AuditStep
@@ -177,8 +177,14 @@ def _write(ws: Workspace, policy: Policy, event: dict[str, Any], sources: dict[s
     taken = [int(b.rsplit("-", 1)[1]) for b in branches if b.startswith(f"incident/{stem}-")
              and b.rsplit("-", 1)[1].isdigit()]
     if found is None:  # an escalated incident has a record (audit/<id>) and no branch: its number stays taken
-        taken += escalation.taken(ws, stem, "audit/")
+        records = ws.forge.branches(f"audit/{stem}-")
+        taken += escalation.numbers(records)
     incident_id = found or f"{stem}-{max(taken, default=0) + 1:02d}"
+    if found is None:  # the trace is written after the branch: refuse a collision of either before writing
+        for ref, existing in ((incident_branch(incident_id), branches), (f"audit/{incident_id}", records)):
+            blocking = blocking_ref(ref, list(existing))
+            if blocking is not None:
+                raise RefCollision(f"refs/heads/{ref}", f"refs/heads/{blocking}")
     head = branches.get(incident_branch(incident_id)) if found else None
     key = anchors.get(incident_id, event["incident_key"]) if found else event["incident_key"]
     phases, summary = _phases(ws, policy, incident_id, key, event, sources, head)

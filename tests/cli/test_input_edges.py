@@ -276,6 +276,18 @@ def test_a_ref_holding_the_audit_branch_as_a_folder_is_named(cli, opened):
     assert f"refs/heads/audit/{ID}/x exists" in run.err and "contention" not in run.err
 
 
+def test_a_ref_holding_the_audit_branch_as_a_folder_refuses_the_first_open_before_anything_is_written(cli, repo):
+    """open writes the incident branch, then the trace: a collision of the trace's ref is refused up front,
+    or the incident branch would be left without its trace."""
+    main = git(repo, "rev-parse", "main").strip()
+    git(repo, "update-ref", f"refs/heads/audit/{ID}/x", main)
+    before = refs(repo)
+    run = cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json")
+    assert run.code == 1 and len(run.err.splitlines()) == 1, run.err
+    assert f"refs/heads/audit/{ID} cannot be written: refs/heads/audit/{ID}/x exists" in run.err
+    assert refs(repo) == before
+
+
 @pytest.mark.parametrize("bad", ["HM-2026-05-17-01\n", "HM-1-01-01T00-01", "../../etc", f"{ID}/x"])
 @pytest.mark.parametrize("command", [("check", "readiness"), ("audit",), ("replay",), ("merge",), ("rollback",)])
 def test_an_incident_id_argument_that_is_not_one_is_refused_in_one_line(cli, repo, bad, command):
