@@ -10,15 +10,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[redacted]"
 
-# Keys whose whole value is personal data or a credential (PagerDuty people, bridges, auth).
-_DROP_KEYS = frozenset(
-    {
-        "assignees", "assignments", "agent", "acknowledgers", "acknowledgements", "conference_bridge",
-        "email", "phone", "phone_number", "contact_methods", "password", "token", "secret",
-        "authorization", "api_key", "apikey", "routing_key", "integration_key", "user", "users",
-        "last_status_change_by", "responders", "responder_requests",
-    }
-)
+_PLAIN_QUERY = re.compile(r"[A-Za-z0-9._~%!$&'()*+,;=:@/?-]*")
 _SECRET_PARAM = re.compile(r"(?i)(token|key|secret|password|passwd|pwd|auth|signature|sig|session|code)")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 # International or grouped phone numbers: +1 1234123412, (555) 123-4567, 555-123-4567.
@@ -47,10 +39,13 @@ def clean_url(url: str) -> str:
         return urlunsplit((parts.scheme, netloc, f"/{REDACTED}", "", ""))
     if parts.port:  # ValueError when out of range
         netloc += f":{parts.port}"
-    query = [
-        (k, REDACTED if _SECRET_PARAM.search(k) else v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="/:=,%"), parts.fragment))
+    query = parts.query
+    # A query of plain URL characters with nothing secret-looking in it is kept as sent (no parameter name can
+    # match); any other is rebuilt, percent-encoded, with the secret-looking parameters' values redacted.
+    if _SECRET_PARAM.search(query) or not _PLAIN_QUERY.fullmatch(query):
+        query = urlencode([(k, REDACTED if _SECRET_PARAM.search(k) else v)
+                           for k, v in parse_qsl(query, keep_blank_values=True)], safe="/:=,%")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 # Every pattern below needs one of these: ':' (URL), '_' (GitHub token), whitespace (bearer), '@' (e-mail),
@@ -99,17 +94,3 @@ def project(value: Any, spec: Spec) -> Any:
         kept = {k: project(value[k], sub) for k, sub in spec.items() if k in value}
         return {k: v for k, v in kept.items() if v is not None or value[k] is None}
     return None
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON value with personal data and credentials removed, structure kept."""
-    if isinstance(value, dict):
-        return {
-            k: (REDACTED if k.lower() in _DROP_KEYS and v not in (None, [], {}) else redact(v))
-            for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [redact(v) for v in value]
-    if isinstance(value, str):
-        return scrub_text(value)
-    return value

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import Any
 
 from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import IncidentType, IncidentTypes
 from bot.errors import InputError
 from bot.intake.normalize import normalize
-from bot.intake.redact import redact, scrub_text
+from bot.intake.redact import scrub_text
 
 # Every alert is "unclassified" here: only its incident_key and status are used, and those never
 # depend on incident_types.yaml.
@@ -29,7 +30,7 @@ class Unusable(InputError):
 
     def __init__(self, source: str, reason: str, problem: str, excerpt: str) -> None:
         self.reason = reason  # a short label for the metric: not_json | not_an_alert
-        self.excerpt = excerpt  # redacted, for the rejected table
+        self.excerpt = excerpt  # the reason and the body's shape, for the rejected table (no value of the body)
         super().__init__(f"POST /webhook/{source}", "body", problem)
 
 
@@ -47,18 +48,41 @@ def parse(source: str, body: bytes) -> Parsed:
     try:
         data = parse_json(body, f"POST /webhook/{source}")
     except InputError as exc:
-        text = body[:EXCERPT_CHARS].decode("utf-8", errors="replace")
-        raise Unusable(source, "not_json", f"{exc.field}: {exc.problem}" if exc.field else exc.problem,
-                       scrub_text(text)) from None
+        problem = f"{exc.field}: {exc.problem}" if exc.field else exc.problem
+        raise Unusable(source, "not_json", problem, _excerpt(problem, {"bytes": len(body)})) from None
     try:
         events = normalize({source: (data, f"POST /webhook/{source}")}, _NO_TYPES)
     except InputError as exc:  # SourceConflict cannot happen with one source; anything else is a bug: 500
-        excerpt = canonical_json(redact(data))[:EXCERPT_CHARS]
-        raise Unusable(source, "not_an_alert", f"{exc.field}: {exc.problem}", excerpt) from None
+        problem = f"{exc.field}: {exc.problem}"
+        raise Unusable(source, "not_an_alert", problem, _excerpt(problem, {"shape": shape(data)})) from None
     if not events:
-        raise Unusable(source, "not_an_alert", "no alert in the body", canonical_json(redact(data))[:EXCERPT_CHARS])
+        problem = "no alert in the body"
+        raise Unusable(source, "not_an_alert", problem, _excerpt(problem, {"shape": shape(data)}))
     keys = sorted({f"{e['incident_key']}@{e['status']}" for e in events})
     return Parsed(group_key=" ".join(keys), content_hash=content_hash(source, body))
+
+
+def _excerpt(problem: str, found: dict[str, Any]) -> str:
+    """What the rejected table keeps of a body that is no alert: the parser's own one-line reason (which quotes
+    only the field it refused) and the body's shape. An allowlist by construction: no value of the body is
+    kept that the parser did not name, so a secret or a person's address in it is never stored."""
+    return canonical_json({"problem": scrub_text(problem), **found})[:EXCERPT_CHARS]
+
+
+def shape(value: Any, depth: int = 0) -> Any:
+    """The structure of a JSON value without its values: object keys (scrubbed) with the shapes of their
+    values, an array as its length and its first item's shape, a scalar as its type (a string with its length)."""
+    if depth >= 8:
+        return "..."
+    if isinstance(value, dict):
+        return {scrub_text(str(k))[:100]: shape(v, depth + 1) for k, v in list(value.items())[:50]}
+    if isinstance(value, list):
+        return {"items": len(value), **({"first": shape(value[0], depth + 1)} if value else {})}
+    if isinstance(value, str):
+        return f"string({len(value)})"
+    if isinstance(value, bool) or value is None:
+        return "boolean" if value is not None else "null"
+    return "number"
 
 
 def kept_headers(headers: dict[str, str]) -> dict[str, str]:

@@ -135,11 +135,13 @@ def test_stale_grafana_timestamp_is_401(rx):
     assert pending(rx) == []
 
 
-def test_never_usable_payload_is_400_counted_and_kept_redacted(rx):
-    not_json = b'{"contact": "dana@example.com", oops'
+def test_never_usable_payload_is_400_counted_and_kept_as_reason_and_shape(rx):
+    """The rejected table keeps the parser's reason and the body's shape, never a value of the body: a secret
+    no pattern knows (here under a made-up key) is not stored either."""
+    not_json = b'{"contact": "dana@example.com", "k": "s3cr3t-no-pattern-knows", oops'
     assert rx.post("/webhook/pagerduty", not_json, pd_headers(not_json)).status_code == 400
     ping = json.dumps({"event": {"event_type": "pagey.ping", "resource_type": "pagey", "id": "1",
-                                 "data": {"email": "dana@example.com"}}}).encode()
+                                 "data": {"email": "dana@example.com", "k": "s3cr3t-no-pattern-knows"}}}).encode()
     response = rx.post("/webhook/pagerduty", ping, pd_headers(ping))
     assert response.status_code == 400 and "not an incident alert" in response.text
     assert pending(rx) == []
@@ -152,8 +154,11 @@ def test_never_usable_payload_is_400_counted_and_kept_redacted(rx):
     finally:
         spool.close()
     assert [r.id for r in rows] == ["r1", "r2"]
-    assert all("dana@example.com" not in e for e in excerpts)
-    assert "pagey.ping" in excerpts[1]
+    assert all("dana@example.com" not in e and "s3cr3t" not in e for e in excerpts)
+    assert json.loads(excerpts[0])["bytes"] == len(not_json)
+    kept = json.loads(excerpts[1])
+    assert "'pagey' event is not an incident alert" in kept["problem"]  # why it is no alert
+    assert kept["shape"]["event"]["data"] == {"email": "string(16)", "k": "string(23)"}
 
 
 def test_too_large_is_413_by_header_and_by_stream(tmp_path):

@@ -1,10 +1,10 @@
-"""Every GitHub token shape is redacted from stored payloads, not only classic `ghp_` tokens."""
+"""Every GitHub token shape is scrubbed from stored free text, not only classic `ghp_` tokens."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.intake.redact import REDACTED, redact
+from bot.intake.redact import REDACTED, scrub_text
 
 BODY = "A" * 36
 
@@ -12,12 +12,7 @@ BODY = "A" * 36
 @pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_11AB_"])
 def test_github_tokens_are_redacted(prefix: str) -> None:
     token = prefix + BODY
-    assert redact({"summary": f"leaked {token} in a log"}) == {"summary": f"leaked {REDACTED} in a log"}
-
-
-def test_credential_keys_are_dropped_but_empty_ones_kept() -> None:
-    assert redact({"Token": "abc", "assignees": [], "note": "fine"}) == {
-        "Token": REDACTED, "assignees": [], "note": "fine"}
+    assert scrub_text(f"leaked {token} in a log") == f"leaked {REDACTED} in a log"
 
 
 def test_a_url_keeps_what_an_operator_needs_and_loses_its_credentials() -> None:
@@ -33,10 +28,19 @@ def test_a_url_keeps_what_an_operator_needs_and_loses_its_credentials() -> None:
 
 
 def test_free_text_keeps_its_words_and_loses_urls_secrets_and_bearer_tokens() -> None:
-    from bot.intake.redact import scrub_text
-
     assert scrub_text("see https://a.example.com/x?api_key=1 now") == "see https://a.example.com/x?api_key=%5Bredacted%5D now"
     assert scrub_text("Authorization: Bearer abcdefghijklmnop") == "Authorization: Bearer [redacted]"
     assert scrub_text("go to https://x.example.com:99999/y") == f"go to {REDACTED}"  # not a URL: nothing kept
     assert scrub_text("key AKIAIOSFODNN7EXAMPLE, bot xoxb-1234567890-abcdef, call +4915112345678") == (
         f"key {REDACTED}, bot {REDACTED}, call {REDACTED}")
+
+
+def test_a_plain_query_is_kept_as_sent_and_any_other_is_rebuilt_encoded() -> None:
+    from bot.intake.redact import clean_url
+
+    # the operator's link opens exactly as Grafana wrote it
+    assert clean_url("https://g.example.com/alerting/x/view?orgId=1&from=now-1h;a=b") == \
+        "https://g.example.com/alerting/x/view?orgId=1&from=now-1h;a=b"
+    # a space or a quote is not left raw where the link is shown (a pull request body, a terminal)
+    assert clean_url("https://g.example.com/v?q=a b&x=\"<y>\"") == "https://g.example.com/v?q=a+b&x=%22%3Cy%3E%22"
+    assert clean_url("https://g.example.com/v?orgId=1&sig=abc") == "https://g.example.com/v?orgId=1&sig=%5Bredacted%5D"
