@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bot.errors import InputError
 from bot.intake.redact import clean_url, scrub_text
@@ -22,6 +22,21 @@ _SEVERITY_ALIASES = {
 }
 _DURATION = re.compile(r"\s*(\d{1,9})\s*(s|m|h|d)?\s*")  # nine digits: int() stays cheap, the value sane
 _RFC3339 = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+
+
+T = TypeVar("T")
+
+
+class once(Generic[T]):  # noqa: N801 (a decorator, named like functools.cached_property)
+    """functools.cached_property without the lock Python 3.11 takes on every first access (a tenth of the
+    per-alert cost in bench/normalize_bench.py): the value is computed once and stored in the instance."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func, self.name = func, func.__name__
+
+    def __get__(self, obj: Any, owner: type | None = None) -> T:
+        value = obj.__dict__[self.name] = self.func(obj)  # later reads find it in __dict__ first
+        return value
 
 
 @dataclass
@@ -46,12 +61,12 @@ class Alert:
     metrics: dict[str, float] = field(default_factory=dict)
     ref: dict[str, Any] = field(default_factory=dict)
 
-    @cached_property
+    @once
     def identity(self) -> dict[str, str]:
         """The identity fields this alert carries (computed once: correlation asks often)."""
         return {f: v for f in IDENTITY_FIELDS if (v := getattr(self, f)) is not None}
 
-    @cached_property
+    @once
     def key(self) -> str:
         """Its incident key: the vendor's, else derived from its identity."""
         return self.incident_key or derived_key(self.alertname, self.identity)

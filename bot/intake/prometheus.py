@@ -76,6 +76,13 @@ def parse_group(data: Any, source: str, vendor: str) -> list[Alert]:
     # Alerts of one group repeat most label values and the rule's URL: scrub each distinct one once.
     cleaned: dict[str, str | None] = {}
     urls: dict[str, str] = {}
+    times: dict[str, str] = {}  # one evaluation stamps every alert of a group with the same startsAt
+
+    def when(text: str, i: int, name: str) -> str:
+        found = times.get(text)
+        if found is None:
+            found = times[text] = utc(text, source, f"$.alerts[{i}].{name}")
+        return found
 
     def clean(text: Any) -> str | None:
         if not isinstance(text, str):
@@ -101,9 +108,9 @@ def parse_group(data: Any, source: str, vendor: str) -> list[Alert]:
             raise InputError(source, f"$.alerts[{i}].startsAt", "required field is missing")
         if starts.startswith("0001-01-01"):
             raise InputError(source, f"$.alerts[{i}].startsAt", "zero time: a test notification, not an alert")
-        started = utc(starts, source, f"$.alerts[{i}].startsAt")
+        started = when(starts, i, "startsAt")
         ends = alert.get("endsAt")
-        ends_at = utc(ends, source, f"$.alerts[{i}].endsAt") if isinstance(ends, str) and ends != _ZERO_TIME \
+        ends_at = when(ends, i, "endsAt") if isinstance(ends, str) and ends != _ZERO_TIME \
             and not ends.startswith("0001-01-01") else None
         generator = alert.get("generatorURL")
         service = next((value for k in SERVICE_LABELS if (value := clean(labels.get(k)))), None)
