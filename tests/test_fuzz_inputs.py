@@ -157,7 +157,9 @@ def test_hostile_incident_branch_files_never_traceback(opened, capsys, data):
 # ------------------------------------------------------------------ policy and spec files on main
 
 MAIN_FILES = ["policies/actions.yaml", "policies/incident_types.yaml", "policies/readiness.yaml",
-              "policies/emergency_stop.yaml", "specs/high_memory_usage/specify.md", ".github/CODEOWNERS"]
+              "policies/emergency_stop.yaml", "policies/remediation.yaml", "specs/high_memory_usage/specify.md",
+              ".github/CODEOWNERS", "deploy/appointments-api/deployment.yaml", "deploy/appointments-api/kustomization.yaml",
+              "deploy/kustomization.yaml"]
 
 
 @pytest.fixture(scope="module")
@@ -174,12 +176,12 @@ def test_hostile_policy_and_spec_files_on_main_never_traceback(fresh, capsys, da
     try:
         content = mutated(original.decode(), data).encode("utf-8", errors="surrogatepass")
         (fresh / path).write_bytes(content)
-        git(fresh, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", f"fuzz {path}")
+        git(fresh, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-q", "--allow-empty", "-am", f"fuzz {path}")
         before = refs(fresh)
         code, err = run(capsys, "open", "--repo", fresh, "--grafana", FIXTURES / "webhook_grafana.json")
         if code == 2:
             assert refs(fresh) == before, err
-            assert any(name in err for name in (path, "policies/", "specs/")), err
+            assert any(name in err for name in (path, "policies/", "specs/", "deploy/")), err
     finally:
         (fresh / path).write_bytes(original)
         restore(fresh, saved)
