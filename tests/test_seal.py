@@ -132,3 +132,47 @@ def test_rollback_refuses_to_adopt_a_prepared_branch(cli, opened: Path):
                        f"Rollback {ID}\n\nIncident-Id: {ID}\nPhase: rollback\nReverts: {'0' * 40}\n")
     run = cli("rollback", ID, "--repo", opened)
     assert run.code == 1 and f"rollback/{ID} exists" in run.err and sha[:12] in run.err
+
+
+def thinner_spec(repo: Path) -> None:
+    """A spec without constraints and acceptance criteria: the seed scores 22/25, semi-manual."""
+    spec = repo / "specs/high_memory_usage/specify.md"
+    spec.write_text(spec.read_text().split("## Constraints")[0])
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "a thinner spec")
+
+
+@pytest.fixture
+def semi(tmp_path: Path, cli) -> Path:
+    repo = make_repo(tmp_path / "gitops")
+    thinner_spec(repo)
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json",
+               "--pagerduty", FIXTURES / "webhook_pagerduty.json").code == 0
+    assert cli("check", "readiness", ID, "--repo", repo).code == 3
+    return repo
+
+
+def test_a_semi_manual_readiness_reposted_as_a_success_after_the_approval_merges(cli, semi: Path):
+    """The GitHub flow (README, readiness.yml): after `approve --action`, readiness is posted again, now a success
+    naming the approval, because branch protection counts no `action_required`; merge must accept that head."""
+    assert cli("approve", ID, "--repo", semi, "--reviewer", "@bob", "--action", "restart_pod").code == 0
+    run = cli("check", "readiness", ID, "--repo", semi)
+    assert run.out.strip().endswith("action approved by @bob"), run.out
+    assert cli("check", "dry-run", ID, "--repo", semi).code == 0
+    run = cli("merge", ID, "--repo", semi)
+    assert run.code == 0, run.err
+
+
+def test_merge_refuses_an_action_approval_only_the_pull_record_holds(cli, semi: Path):
+    """A plain approval is traced; the approval of the action is then typed into the pull record (plain refs)."""
+    assert cli("approve", ID, "--repo", semi, "--reviewer", "@bob").code == 0
+    head = git(semi, "rev-parse", BRANCH).strip()
+    record = "refs/forge/pulls/1"
+    pull = json.loads(git(semi, "show", f"{record}:pull.json"))
+    pull["reviews"].append({"reviewer": "@bob", "sha": head, "state": "approved", "approves_action": "restart_pod"})
+    forge_commit(semi, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+    cli("check", "dry-run", ID, "--repo", semi)  # the dry-run reads the forge's reviews; the merge corroborates
+    main_before = git(semi, "rev-parse", "main")
+    run = cli("merge", ID, "--repo", semi)
+    assert run.code == 1
+    assert "the sealed audit trace holds no code owner's approval of the action 'restart_pod'" in run.err
+    assert git(semi, "rev-parse", "main") == main_before

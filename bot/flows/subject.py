@@ -114,8 +114,13 @@ def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:
     ready = [e for e in mine if e.step == AuditStep.READINESS]
     checks: dict[str, str] = {}
     base = ready[-1].evidence.get("base") if ready else None
+    semi = False
     if ready and isinstance(base, str):
-        checks["readiness"] = Conclusion.of(Verdict(str(ready[-1].evidence.get("verdict"))))
+        verdict = Verdict(str(ready[-1].evidence.get("verdict")))
+        semi = verdict == Verdict.SEMI_MANUAL
+        # a semi-manual verdict whose action a code owner approved was posted as a success, naming the approval
+        approved = semi and bool(ready[-1].evidence.get("action_approved_by"))
+        checks["readiness"] = Conclusion.SUCCESS if approved else Conclusion.of(verdict)
         dry = [e for e in mine if e.step == AuditStep.DRY_RUN and e.evidence.get("base") == base]
         if dry:
             checks["dry-run"] = Conclusion.SUCCESS if dry[-1].status == AuditStatus.OK else Conclusion.FAILURE
@@ -123,7 +128,7 @@ def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:
                                        e.evidence.get("approves_action"))
                     for e in mine if e.step == AuditStep.REVIEW and e.status == AuditStatus.OK)
     return {"trace_ok": True, "traced_checks": checks, "traced_base": base if checks else None,
-            "traced_reviews": reviews}
+            "traced_reviews": reviews, "traced_semi_manual": semi}
 
 
 def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:

@@ -37,6 +37,9 @@ FACTS = {
                              " at one base, matching the recorded checks",
     "review_traced_on_head": "the sealed audit trace holds no code owner's approval of head {head} that the"
                              " forge's reviews corroborate",
+    "action_approval_traced_if_semi_manual": "semi-manual readiness: the sealed audit trace holds no code owner's"
+                                             " approval of the action {planned!r} on head {head} that the forge's"
+                                             " reviews corroborate (approve --action)",
     "main_unmoved_since_checks": "main moved since the checks ran on {base}: re-run the checks",
     "head_contains_main": "head {head} does not contain main's head {main}: the checks judge only a branch"
                           " whose merge is its own tree; bring it up to date (`incident-bot refresh {incident}`)",
@@ -55,6 +58,7 @@ FACT_INPUTS: dict[str, frozenset[str]] = {
     "trace_verified": frozenset({"trace"}),
     "checks_traced_on_head": frozenset({"trace", "checks"}),
     "review_traced_on_head": frozenset({"trace", "reviews", "owners"}),
+    "action_approval_traced_if_semi_manual": frozenset({"trace", "reviews", "owners"}),
     "main_unmoved_since_checks": frozenset({"trace", "main"}),
     "head_contains_main": frozenset({"main", "ancestry"}),
 }
@@ -89,7 +93,8 @@ TRANSITIONS: dict[str, Step] = {
     "merge": Step(
         ("not_resolved_unremediated", "pull_open", "gate_allows_dry_run", "action_approved_if_semi_manual",
          "dry_run_success_on_head", "code_owner_approved_on_head", "emergency_stop_lifted", "trace_verified",
-         "checks_traced_on_head", "review_traced_on_head", "main_unmoved_since_checks", "head_contains_main"),
+         "checks_traced_on_head", "review_traced_on_head", "action_approval_traced_if_semi_manual",
+         "main_unmoved_since_checks", "head_contains_main"),
         (("approved", "merged"),),
     ),
     "rollback": Step(("pull_merged",), (("merged", "rollback_opened"),)),
@@ -138,6 +143,9 @@ class Snapshot:
     traced_checks: Mapping[str, str] = dataclasses.field(default_factory=dict)  # check -> conclusion on head
     traced_base: str | None = None  # the main the traced checks judged
     traced_reviews: tuple[Approval, ...] = ()  # review entries of the trace
+    # the trace's readiness on head was semi-manual: the merge then needs the action's approval in the trace
+    # too (a readiness posted as a success after the approval no longer says so on the forge)
+    traced_semi_manual: bool = False
     main_head: str | None = None  # main now
     resolved_unremediated_at: str | None = None  # when the trace recorded resolved_unremediated (None: never)
     # main's head is an ancestor of `head` (None: not read): then the merge result is `head`'s own tree,
@@ -184,9 +192,11 @@ def action_approved(snap: Snapshot) -> bool:
     return action_approval(snap) is not None
 
 
-def _owner_approvals(snap: Snapshot, reviews: tuple[Approval, ...]) -> set[str]:
+def _owner_approvals(snap: Snapshot, reviews: tuple[Approval, ...], of_action: bool = False) -> set[str]:
+    """Code owners (people, never the bot) approving `head`; `of_action`: only those approving the planned action."""
     return {handle(r.reviewer).lower() for r in reviews if r.sha == snap.head and r.state == "approved"
-            and is_person(r.reviewer) and not is_bot(snap, r.reviewer) and not not_owned(snap, r.reviewer)}
+            and is_person(r.reviewer) and not is_bot(snap, r.reviewer) and not not_owned(snap, r.reviewer)
+            and (not of_action or (snap.planned_action is not None and r.approves_action == snap.planned_action))}
 
 
 def _checks_traced(snap: Snapshot) -> bool:
@@ -219,6 +229,9 @@ def facts(snap: Snapshot) -> dict[str, bool]:
         "checks_traced_on_head": _checks_traced(snap),
         "review_traced_on_head": bool(_owner_approvals(snap, snap.traced_reviews)
                                       & _owner_approvals(snap, snap.reviews)),
+        "action_approval_traced_if_semi_manual": not snap.traced_semi_manual
+        or bool(_owner_approvals(snap, snap.traced_reviews, of_action=True)
+                & _owner_approvals(snap, snap.reviews, of_action=True)),
         "main_unmoved_since_checks": snap.traced_base is not None and snap.traced_base == snap.main_head,
         "head_contains_main": snap.head_contains_main is True,
     }

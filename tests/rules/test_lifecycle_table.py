@@ -75,6 +75,9 @@ BREAK: dict[str, tuple[Callable[[Snapshot], Snapshot], set[str]]] = {
                               {"checks_traced_on_head"}),
     # a review in the pull record that the trace never recorded
     "review_traced_on_head": (lambda s: dataclasses.replace(s, traced_reviews=()), {"review_traced_on_head"}),
+    # the trace's readiness was semi-manual and no approval of the action is traced (a plain one is)
+    "action_approval_traced_if_semi_manual": (lambda s: dataclasses.replace(s, traced_semi_manual=True),
+                                              {"action_approval_traced_if_semi_manual"}),
     "main_unmoved_since_checks": (lambda s: dataclasses.replace(s, main_head="e" * 40),
                                   {"main_unmoved_since_checks"}),
     # issue 13: the alerts resolved before a merge; a pull request reopened by hand is refused all the same
@@ -167,7 +170,8 @@ def semi_manual(step: str, approval: Approval | None) -> Snapshot:
     snap = happy(step)
     checks = {**snap.checks, "readiness": "action_required"}
     reviews = (*snap.reviews, *([approval] if approval else []))
-    return dataclasses.replace(snap, checks=checks, traced_checks=checks, reviews=reviews, traced_reviews=reviews)
+    return dataclasses.replace(snap, checks=checks, traced_checks=checks, reviews=reviews, traced_reviews=reviews,
+                               traced_semi_manual=True)
 
 
 ACTION_APPROVAL = Approval("@alice", HEAD, "approved", approves_action="restart_pod")
@@ -195,6 +199,23 @@ def test_a_code_owners_approval_of_the_action_on_head_opens_the_semi_manual_gate
 def test_an_approval_of_the_action_counts_only_from_a_code_owner_on_head(step, case):
     with pytest.raises(IllegalTransition, match="semi-manual|readiness check has not succeeded"):
         lifecycle.require(step, semi_manual(step, NOT_AN_ACTION_APPROVAL[case]))
+
+
+def approved_and_reposted(forge: tuple[Approval, ...], traced: tuple[Approval, ...]) -> Snapshot:
+    """merge after a semi-manual readiness that `check readiness` re-posted as a success once the action was
+    approved (the GitHub flow: branch protection counts only a success), with these reviews."""
+    return dataclasses.replace(semi_manual("merge", None), checks=happy("merge").checks,
+                               traced_checks=happy("merge").traced_checks, reviews=forge, traced_reviews=traced)
+
+
+def test_merge_after_a_reposted_semi_manual_readiness_needs_the_action_approval_in_the_trace_and_the_forge():
+    plain = Approval("@alice", HEAD, "approved")
+    lifecycle.require("merge", approved_and_reposted((ACTION_APPROVAL,), (ACTION_APPROVAL,)))
+    refusal = lifecycle.FACTS["action_approval_traced_if_semi_manual"].format(planned="restart_pod", head=HEAD[:12])
+    # an approval of the action written into the pull record (plain refs) that the trace never recorded
+    assert lifecycle.missing("merge", approved_and_reposted((ACTION_APPROVAL,), (plain,))) == [refusal]
+    # the trace's approval of the action, dismissed on the forge since (only a plain approval is left there)
+    assert lifecycle.missing("merge", approved_and_reposted((plain,), (ACTION_APPROVAL,))) == [refusal]
 
 
 def test_a_plan_without_an_action_has_no_action_to_approve():
