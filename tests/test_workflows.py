@@ -302,8 +302,16 @@ def test_incident_workflows_use_the_github_forge(name: str) -> None:
 
 def test_triggers() -> None:
     intake = triggers(load(WORKFLOWS / "intake.yml"))
-    assert intake["repository_dispatch"]["types"] == ["grafana-alert", "pagerduty-alert", "alertmanager-alert"]
-    assert intake["workflow_dispatch"]["inputs"]["source"]["options"] == ["grafana", "pagerduty", "alertmanager"]
+    # every source the receiver forwards: its dispatch `<source>-alert` (bot/receiver/forwarder.py) must start
+    # intake, or GitHub answers 204 and the alert is lost (a dispatch of an unlisted type starts nothing:
+    # "About events that trigger workflows", repository_dispatch: the `types` keyword limits the runs to those event
+    # types, https://docs.github.com/actions/reference/events-that-trigger-workflows#repository_dispatch)
+    from bot.intake.sources import SOURCES
+
+    assert intake["repository_dispatch"]["types"] == [f"{name}-alert" for name in SOURCES]
+    assert intake["workflow_dispatch"]["inputs"]["source"]["options"] == list(SOURCES)
+    action = (ROOT / ".github/actions/alert-payload/action.yml").read_text()
+    assert f"          {' | '.join(SOURCES)}) ;;" in action  # the composite action accepts the same list
     readiness = triggers(load(WORKFLOWS / "readiness.yml"))
     assert set(readiness) == {"pull_request_target", "workflow_call", "workflow_dispatch"}
     assert "branches" not in readiness["pull_request_target"]  # every pull request gets the judge's checks
@@ -697,6 +705,18 @@ def test_act_a_persons_pull_request_gets_the_gate_as_not_applicable(act_repo: Pa
     assert "score readiness" not in log
     assert {n: c["conclusion"] for n, c in checks_on(act_repo, head).items()} == {
         "readiness": "neutral", "dry-run": "neutral"}
+
+
+@needs_act
+def test_act_an_opsgenie_dispatch_starts_intake(act_repo: Path, tmp_path: Path) -> None:
+    """The receiver forwards every source as `<source>-alert` (bot/receiver/forwarder.py): Opsgenie's too.
+    Its seed alert matches no incident type, so intake normalizes it and `open` skips it, naming why."""
+    event = {"action": "opsgenie-alert", "branch": "main",
+             "client_payload": {"payload": json.loads((ROOT / "fixtures/vendor/opsgenie_create.json").read_text())}}
+    (tmp_path / "dispatch.json").write_text(json.dumps(event), "utf-8")
+    log = act(act_repo, "repository_dispatch", "intake.yml", tmp_path / "dispatch.json")
+    assert finished(log) >= INTAKE_JOBS
+    assert "SKIPPED incident=UN-2017-08-14-01" in log
 
 
 @needs_act
