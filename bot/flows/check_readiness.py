@@ -27,16 +27,18 @@ from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_dir
 from bot.model.values import Tasks
 from bot.render.report import readiness_markdown
-from bot.rules import audit, codeowners, dryrun, lifecycle, readiness, scoring
+from bot.rules import audit, codeowners, criteria, dryrun, lifecycle, readiness, scoring
 from bot.rules.spec import command_findings, sections
 
 PROTECTED = ("policies/", "specs/", ".github/")
 
 
 def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
-                       entries: list[audit.AuditEntry] | None = None,
+                       entries: list[audit.AuditEntry] | None = None, replay_found: list[str] | None = None,
                        ) -> tuple[readiness.Readiness, list[scoring.Point], readiness.GateResult]:
-    ready, points = scoring.score(gather(ws, s, entries))
+    """`entries`: the trace so far (default: as it stands); `replay_found`: what its replay found (default: the
+    replay runs here, from git alone; `replay` passes what it found before the entry it judges again)."""
+    ready, points = scoring.score(gather(ws, s, entries, replay_found))
     return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
 
 
@@ -97,7 +99,8 @@ def _more_than_kept(path: str, stored: Any) -> bool:
     return source is None or source.kept(stored) != stored
 
 
-def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None) -> scoring.Facts:
+def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None,
+           replay_found: list[str] | None = None) -> scoring.Facts:
     """Every fact the 25 points are scored from, read from the subject and the default branch."""
     policy = ws.policy()
     d = incident_dir(s.incident_id)
@@ -120,6 +123,10 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
     stored = entries[: len(anchors)]
     verification = audit.verify(stored, anchors[: len(stored)])
     coverage, missing = audit.coverage(entries, [c.sha for c in commits])
+    if replay_found is None:
+        from bot.flows.replay import reproduce  # replay judges with this module: imported when the gate runs
+
+        replay_found = reproduce(ws, s.incident_id, entries)
     action = s.plan.action
     itype = policy.incident_types.types.get(event.get("type", ""))
     allowed: list[str] = []
@@ -164,6 +171,8 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         stateful=stateful,
         backup_verified=backup,
         untrusted_changes=own_file_problems(s, at_head) if s.derived is not None else [],
+        replay_problems=replay_found,
+        criteria=tuple(criteria.parse(specify)),
         # a remediation of this workload that did not hold: a human decides (a rollback is never escalated)
         escalations=() if s.rollback_of else repeated_failure(ws, s.incident_id, event, s.plan.workload),
     )

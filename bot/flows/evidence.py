@@ -12,6 +12,7 @@ from bot.flows.workspace import Workspace
 from bot.intake.renormalize import renormalize
 from bot.model.ids import audit_branch, incident_branch, incident_dir
 from bot.render.evidence import Package, PostEvidence
+from bot.rules import criteria
 from bot.rules.audit import COMMAND, AuditEntry
 from bot.rules.remedies import Context
 
@@ -28,7 +29,8 @@ def package(ws: Workspace, incident_id: str) -> Package:
     def read(path: str) -> str | None:
         return ws.forge.read(at, path) if isinstance(at, str) else None
 
-    specify = _front(read(f"{d}/specify.md"), f"{d}/specify.md")
+    specify_text = read(f"{d}/specify.md")
+    specify = _front(specify_text, f"{d}/specify.md")
     plan = _front(read(f"{d}/plan.md"), f"{d}/plan.md")
     tasks = _front(read(f"{d}/tasks.md"), f"{d}/tasks.md")
     found = plan.get("workload")
@@ -56,6 +58,8 @@ def package(ws: Workspace, incident_id: str) -> Package:
         tasks=[t for t in tasks.get("tasks") or [] if isinstance(t, dict)],
         windows=windows if isinstance(windows, int) else None,
         post=post,
+        judged=at if isinstance(at, str) else None,
+        criteria=criteria.parse(specify_text or ""),
     )
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy
 from bot.errors import InputError, RuleRefusal
-from bot.flows import escalation, trace, waiting
+from bot.flows import escalation, trace, validation, waiting
 from bot.flows.derive import derive, renormalized, target
 from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefCollision, RefConflict, blocking_ref
@@ -230,7 +230,8 @@ def _resolution(ws: Workspace, policy: Policy, event: dict[str, Any], sources: d
         return [Opened(incident_id, outcome, number, "pull request closed: resolved before remediation"),
                 *release(ws, incident_id)]
     trace.record(ws, incident_id, AuditStep.VALIDATE, AuditStatus.OK, {
-        **evidence, "merged": True, "note": "alert resolved after the remediation merged"}, extra_files=files)
+        **evidence, "merged": True, "note": "alert resolved after the remediation merged",
+        **validation.checked_criteria(ws, incident_id, sorted(files))}, extra_files=files)
     return [Opened(incident_id, outcome, number), *release(ws, incident_id)]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from bot.rules.audit import COMMAND, AuditEntry
+from bot.rules.criteria import Criterion
 from bot.rules.readiness import CATEGORIES
 from bot.rules.remedies import Change, Context, for_blocker, for_point
 from bot.rules.scoring import Point
@@ -42,6 +43,8 @@ class Package:
     tasks: list[dict[str, Any]] = field(default_factory=list)     # tasks.md at the latest readiness commit
     windows: int | None = None                                    # tasks.md validation.windows
     post: list[PostEvidence] = field(default_factory=list)
+    judged: str | None = None        # the commit the latest readiness run judged (tasks.md is read there)
+    criteria: list[Criterion] = field(default_factory=list)  # specify.md's Given/When/Then at that commit
 
 
 def _short(sha: object) -> str:
@@ -84,6 +87,21 @@ def changes(p: Package) -> list[Change]:
     return list(dict.fromkeys(rows))
 
 
+def task_verified(p: Package, task: dict[str, Any]) -> dict[str, object]:
+    """The chapter's per-task `dry_run_verified`, from the trace: a task that changes state (a radius other than
+    none) is verified by a dry-run that passed on the commit the latest readiness run judged, the commit whose
+    tasks.md lists it (the chapter's lost implementation point: a state-changing branch without its own dry-run)."""
+    if str(task.get("radius")) == "none":
+        return {"dry_run_verified": "not a state change (radius none)"}
+    passed = [e for e in p.entries if e.step == "dry_run" and e.status == "ok" and not e.evidence.get("rollback")
+              and p.judged is not None and e.evidence.get("commit") == p.judged]
+    if passed:
+        return {"dry_run_verified": True, "by": f"entry {passed[0].seq}: dry-run {passed[0].evidence.get('verdict')} "
+                                                 f"at commit {_short(p.judged)}"}
+    return {"dry_run_verified": False, "by": f"no dry-run passed at commit {_short(p.judged)} (the commit the latest "
+                                              "readiness run judged)"}
+
+
 def _yaml_block(p: Package) -> list[str]:
     runs = [f"entry {e.seq}: {e.evidence.get('verdict')} score={e.evidence.get('score')}/25 at commit "
             f"{_short(e.evidence.get('commit'))} (base {_short(e.evidence.get('base'))}, profile "
@@ -97,7 +115,7 @@ def _yaml_block(p: Package) -> list[str]:
            + (f": {'; '.join(map(str, e.evidence.get('reasons', [])))}" if e.evidence.get("reasons") else "")
            for e in p.entries if e.step == "dry_run" and not e.evidence.get("rollback")]
     tasks = [{"task": str(t.get("id")), "step": str(t.get("step")), "radius": str(t.get("radius")),
-              "dry_run_verified": bool(t.get("dry_run_verified"))} for t in p.tasks]
+              **task_verified(p, t)} for t in p.tasks]
     data = {"readiness": {"incident_id": p.incident_id, "runs": runs, "blockers": blocked, "dry_run": dry,
                           "tasks": tasks}}
     return ["```yaml", yaml.safe_dump(data, sort_keys=False, width=1000, allow_unicode=True).rstrip(), "```"]
@@ -186,4 +204,22 @@ def validation_md(p: Package) -> str:
         if seen < p.windows:
             lines.append(f"- Windows: {seen} of {p.windows} recorded (the firing event and each resolved alert); "
                          "the others are not in the record.")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _criteria_lines(p, validated)) + "\n"
+
+
+def _criteria_lines(p: Package, validated: list[AuditEntry]) -> list[str]:
+    """The spec's Given/When/Then criteria the validate step checked against the post-remediation evidence."""
+    after = [c for c in p.criteria if c.after_remediation]
+    lines = ["", "## Acceptance criteria checked after the remediation", "",
+             f"- `incidents/{p.incident_id}/specify.md` at commit {_short(p.judged)}: {len(p.criteria)} "
+             f"Given/When/Then criteria, {len(after)} on the state after the remediation (the validate step checks "
+             "those against the post-remediation evidence; the others are shown by the steps before the merge, "
+             "above)."]
+    checks = [(e, c) for e in validated for c in e.evidence.get("criteria", []) if isinstance(c, dict)]
+    for e, c in checks:
+        lines.append(f"- entry {e.seq} (validate): {'met' if c.get('met') else 'NOT met'}: "
+                     f"{_cell(c.get('criterion'))}: {_cell(c.get('evidence'))}")
+    if not checks:
+        lines.append("- Checked: none yet (no `validate` entry checked a criterion)." if after else
+                     "- Checked: none (no criterion is about the state after the remediation).")
+    return lines

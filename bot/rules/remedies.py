@@ -76,6 +76,10 @@ def for_point(p: Point, c: Context) -> list[Change]:
         if "Given" not in p.evidence and ("command" in p.evidence or "kubectl" in p.evidence):
             return [Change(lost, spec, "the line the finding names", "the outcome in words (no kubectl, helm, "
                            "curl or API verb): " + p.evidence)]
+        if name == "acceptance criteria":
+            return [Change(lost, spec, "## Acceptance (Given / When / Then)", "a criterion on the state after the "
+                           "remediation, e.g. `Given the remediation is merged, When the alert resolves, Then the "
+                           "resolved alert is recorded` (the validate step checks it against the resolved alert)")]
         return [Change(lost, spec, "## Acceptance (Given / When / Then)",
                        "one `Given ... When ... Then ...` criterion per outcome the validate step checks")]
     if name in ("strategy chosen", "preconditions hold", "idempotent tasks", "radius stated"):
@@ -100,9 +104,9 @@ def for_point(p: Point, c: Context) -> list[Change]:
     if name == "validation plan":
         return [Change(lost, f"incidents/{c.incident_id}/tasks.md", "validation", "{windows: 2, evidence: resolved "
                        "alert} (derived by `open` once the plan has an action)")]
-    if name in ("incident branch",):
+    if name == "branch and trailers" and " is not incident/" in p.evidence:
         return [Change(lost, "pull request", "head branch", f"incident/{c.incident_id}")]
-    if name in ("commit trailers", "audit complete"):
+    if name in ("branch and trailers", "audit complete"):
         missing_steps = re.findall(r"step (\w+)", p.evidence)
         out = _drop_commits(lost, p.evidence, c)
         out += [Change(lost, f"audit/{c.incident_id} (branch)", f"step {s}", "an ok entry (run the command that "
@@ -110,9 +114,16 @@ def for_point(p: Point, c: Context) -> list[Change]:
         return out or [Change(lost, f"incident/{c.incident_id} (branch)", "commit trailers",
                               f"Incident-Id: {c.incident_id} and Phase: on every commit")]
     if name == "replay from git":
-        return [Change(lost, f"audit/{c.incident_id} (branch)", "every readiness and dry_run entry",
-                       "evidence.commit and evidence.base (recorded by the bot; re-run the check so replay needs no "
-                       "substitution)")]
+        # the trace is append-only: an entry that does not replay stays; what changes is the input it lacks
+        out = []
+        for seq, step, problem in re.findall(r"entry (\d+) \((\w+)[^)]*\)(?::| records) ([^;]*)", p.evidence):
+            value = ("evidence.commit and evidence.base, which only the bot's `check readiness` and `check dry-run` "
+                     "write" if "no commit or base" in problem else "what `incident-bot replay "
+                     f"{c.incident_id}` gives at the recorded commit and base: put the input it differs by (the "
+                     "bot's version, its seal key, main's history) back as it was")
+            out.append(Change(lost, f"audit/{c.incident_id} (branch)", f"entry {seq} ({step})", value))
+        return out or [Change(lost, f"audit/{c.incident_id} (branch)", "the entries `incident-bot replay "
+                              f"{c.incident_id}` names", "their recorded commit and base, as git still holds them")]
     if name == "pull request":
         return [Change(lost, f"pull request of incident/{c.incident_id}", "body", "the body the bot writes, linking "
                        f"every artifact (`incident-bot refresh {c.incident_id}` or re-run `open`)")]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bot.rules.criteria import Criterion
 from bot.rules.readiness import CATEGORIES, Readiness
 
 
@@ -51,6 +52,9 @@ class Facts:
     stateful: bool
     untrusted_changes: list[str]
     backup_verified: bool
+    # what `replay` of the trace so far could not reproduce from git alone (bot/flows/replay.py); empty = all
+    replay_problems: list[str]
+    criteria: tuple[Criterion, ...]  # the Given/When/Then criteria of specify.md (bot/rules/criteria.py)
     escalations: tuple[str, ...] = ()  # why a human decides (bot/rules/recurrence.py): at best semi-manual
 
 
@@ -63,6 +67,7 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
     action = f.plan.get("action")
     radius = f.plan.get("blast_radius")
     pre: dict[str, bool] = dict(f.plan.get("preconditions") or {})
+    checked = [c for c in f.criteria if c.after_remediation]
     pts = [
         # spec
         _p("spec", "specify instantiated", f"{d}/specify.md" in f.files,
@@ -97,18 +102,29 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
            "; ".join(f.manifest_errors)),
         _p("verification", "validation plan", f.validation_plan, "tasks.md validates in two windows + resolved alert",
            "no validation step in tasks.md"),
-        _p("verification", "acceptance criteria", f.specify_sections.get("acceptance", False),
-           "Given/When/Then in specify.md", "no Given/When/Then in specify.md"),
+        # the chapter counts the criteria a run checked: the validate step checks those about the state after the
+        # remediation against the resolved alert it stores (bot/rules/criteria.py)
+        _p("verification", "acceptance criteria", bool(checked),
+           f"{len(f.criteria)} Given/When/Then criteria in specify.md, {len(checked)} checked by the validate step "
+           "against the post-remediation evidence: " + "; ".join(c.text for c in checked),
+           f"{len(f.criteria)} Given/When/Then criteria in specify.md, none about the state after the remediation "
+           "(a Given or When naming the merge, the sync or the resolved alert): the validate step checks none"
+           if f.criteria else "no Given/When/Then criterion in specify.md"),
         # process
-        _p("process", "incident branch", f.branch == f"incident/{f.incident_id}", f"branch {f.branch}",
-           f"branch {f.branch} is not incident/{f.incident_id}"),
-        _p("process", "commit trailers", not f.commits_without_trailers, "every commit has Incident-Id and Phase",
-           "commits without trailers: " + ", ".join(c[:12] for c in f.commits_without_trailers)),
+        # the log (branch, trailers, pull request, audit) earns 4; the chapter's fifth point is a replay by incident
+        # id from git alone (its case study: a replay that needs manual substitution is worth 4)
+        _p("process", "branch and trailers", f.branch == f"incident/{f.incident_id}" and not f.commits_without_trailers,
+           f"branch {f.branch}, every commit has Incident-Id and Phase",
+           f"branch {f.branch} is not incident/{f.incident_id}" if f.branch != f"incident/{f.incident_id}"
+           else "commits without trailers: " + ", ".join(c[:12] for c in f.commits_without_trailers)),
         _p("process", "pull request", f.pull_links_artifacts, "pull request links every artifact",
            "no pull request linking the artifacts"),
         _p("process", "audit intact", not f.audit_problems, "audit chain verifies", "; ".join(f.audit_problems[:2])),
         _p("process", "audit complete", f.audit_coverage >= 1.0, "audit_trace_coverage=1.0",
            f"audit_trace_coverage={f.audit_coverage:g}: " + "; ".join(f.audit_missing[:3])),
+        _p("process", "replay from git", not f.replay_problems,
+           "`replay` of the trace so far reproduces every recorded event, readiness and dry-run from git alone",
+           "; ".join(f.replay_problems[:2])),
         # security
         _p("security", "action allowed", not f.action_allowed and bool(action),
            "pre-approved, not forbidden, within the spec's radius", "; ".join(f.action_allowed) or "no action"),
