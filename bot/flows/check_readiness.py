@@ -22,6 +22,7 @@ from bot.flows.subject import (
     subject,
 )
 from bot.flows.workspace import Workspace
+from bot.forge.base import Commit
 from bot.intake.sources import SOURCES
 from bot.model.enums import AuditStatus, AuditStep, Conclusion, Verdict
 from bot.model.ids import incident_dir
@@ -35,10 +36,12 @@ PROTECTED = ("policies/", "specs/", ".github/")
 
 def evaluate_readiness(ws: Workspace, s: Subject, profile: str | None,
                        entries: list[audit.AuditEntry] | None = None, replay_found: list[str] | None = None,
+                       recorded: bool | None = None,
                        ) -> tuple[readiness.Readiness, list[scoring.Point], readiness.GateResult]:
     """`entries`: the trace so far (default: as it stands); `replay_found`: what its replay found (default: the
-    replay runs here, from git alone; `replay` passes what it found before the entry it judges again)."""
-    ready, points = scoring.score(gather(ws, s, entries, replay_found))
+    replay runs here, from git alone; `replay` passes what it found before the entry it judges again, and the
+    forge's fact the entry recorded, see `gather`)."""
+    ready, points = scoring.score(gather(ws, s, entries, replay_found, recorded))
     return ready, points, readiness.evaluate(ready, ws.policy().profile(profile))
 
 
@@ -93,6 +96,12 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     return ReadinessRun(gate, points, summary, title)
 
 
+def _links_artifacts(ws: Workspace, s: Subject, files: dict[str, str], commits: list[Commit]) -> bool:
+    """Links that open: each artifact linked at a commit of the branch (GitHub: the blob URL; local: the path)."""
+    return all(any(f"]({ws.forge.blob_url(c.sha, p)})" in s.pull.body for c in commits)
+               for p in files if "/sources/" not in p)
+
+
 def _more_than_kept(path: str, stored: Any) -> bool:
     """A stored source holding more than its source's projection (personal data, credentials) keeps."""
     source = SOURCES.get(path.rsplit("/", 1)[-1].split("-", 1)[0])
@@ -100,8 +109,10 @@ def _more_than_kept(path: str, stored: Any) -> bool:
 
 
 def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = None,
-           replay_found: list[str] | None = None) -> scoring.Facts:
-    """Every fact the 25 points are scored from, read from the subject and the default branch."""
+           replay_found: list[str] | None = None, recorded: bool | None = None) -> scoring.Facts:
+    """Every fact the 25 points are scored from, read from the subject and the default branch. `recorded`: the
+    one fact that lives in the forge, not in git (the pull request's description links the artifacts), as the
+    entry replay re-judges recorded it."""
     policy = ws.policy()
     d = incident_dir(s.incident_id)
     # scored from what the bot derives; the branch's own copies are compared with it (untrusted_changes)
@@ -155,9 +166,7 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         replay_matches=replayed is not None and canonical_json(replayed) == event_text,
         manifest_errors=validate.manifest_errors(changed_manifests),
         commits_without_trailers=[c.sha for c in commits if not {"Incident-Id", "Phase"} <= set(c.trailers)],
-        # links that open: each artifact linked at a commit of the branch (GitHub: the blob URL; local: the path)
-        pull_links_artifacts=all(any(f"]({ws.forge.blob_url(c.sha, p)})" in s.pull.body for c in commits)
-                                 for p in files if "/sources/" not in p),
+        pull_links_artifacts=_links_artifacts(ws, s, files, commits) if recorded is None else recorded,
         audit_problems=list(verification.problems),
         audit_coverage=coverage,
         audit_missing=missing,

@@ -70,7 +70,10 @@ def _difference(ws: Workspace, incident_id: str, entries: list[AuditEntry], inde
     got: tuple[object, ...]
     want: tuple[object, ...]
     if entry.step == "readiness":
-        _, _, gate = evaluate_readiness(pinned, s, entry.evidence.get("profile"), entries[:index], before)
+        # the pull request's description is the forge's, not git's: its point is taken as the entry recorded it
+        links = [bool(p[2]) for p in entry.evidence.get("points") or [] if list(p[:2]) == ["process", "pull request"]]
+        _, _, gate = evaluate_readiness(pinned, s, entry.evidence.get("profile"), entries[:index], before,
+                                        links[0] if links else None)
         got = (gate.verdict, gate.score, list(gate.reasons))
         want = (entry.evidence.get("verdict"), entry.evidence.get("score"), entry.evidence.get("reasons"))
     else:
