@@ -73,7 +73,11 @@ def story(repo: Path) -> None:
         resolved = load_json(repo / g)
         resolved["status"] = "resolved"
         # it resolves after the merge (validation counts only for a resolution that follows the change)
-        resolved["alerts"][0].update(status="resolved", endsAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        # and, as Grafana sends it, with the values of the evaluation that resolved it: below the threshold
+        resolved["alerts"][0].update(status="resolved", endsAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                     values={"C": 0, "memory_percent": 71},
+                                     valueString=resolved["alerts"][0]["valueString"].replace("value=1 ]", "value=0 ]")
+                                     .replace("value=93 ]", "value=71 ]"))
         (repo / "resolved.json").write_text(json.dumps(resolved))
         run("10. The alert resolves: validation evidence closes the chain", "open", "--repo", r,
             "--grafana", "resolved.json", expect=0)
