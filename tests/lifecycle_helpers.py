@@ -49,6 +49,20 @@ def human_commit(repo: Path, branch: str, files: dict[str, str | None], message:
         git(repo, "worktree", "remove", "--force", str(wt))
 
 
+def merged_seed(cli: Any, repo: Path) -> str:
+    """The seed incident opened, judged, approved, merged, and post-merge run: its trace ends with `sync pending`
+    for the merge commit, which is returned."""
+    run = cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json",
+              "--pagerduty", FIXTURES / "webhook_pagerduty.json")
+    assert run.code == 0, run.err
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo).code == 0
+    merge = git(repo, "rev-parse", "main").strip()
+    assert cli("post-merge", "--repo", repo, "--commit", merge).code == 0
+    return merge
+
+
 def grafana_payload(**labels: str) -> dict[str, Any]:
     payload = json.loads((FIXTURES / "webhook_grafana.json").read_text())
     payload["alerts"][0]["labels"].update(labels)

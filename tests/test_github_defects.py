@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 import requests
+from conftest import FIXTURES
 
 from tests.github_helpers import BRANCH, ID, REPOSITORY
 from tests.githubfake import REVIEWER_TOKEN, GitHubFake, faults
@@ -119,6 +120,28 @@ def test_post_merge_of_a_ui_rebase_names_the_application_and_claims_no_sync(run,
     assert (merge["step"], merge["status"], merge["evidence"]["merged"]) == ("merge", "ok", "outside incident-bot")
     assert (sync["step"], sync["status"]) == ("sync", "pending")  # never "ok": nobody observed the sync
     assert sync["evidence"]["argocd_application"] == "appointments" and sync["evidence"]["revision"] == tip
+
+
+def test_argo_cds_report_confirms_the_sync_on_github_once(run, server: GitHubFake, tmp_path) -> None:  # noqa: ANN001
+    """`sync confirm` with the JSON of `argocd app get appointments -o json` (the Application CRD's status.sync,
+    status.health, status.operationState: argoproj/argo-cd manifests/crds/application-crd.yaml) after a rebase
+    merge: the audit trace gets `sync ok` naming what Argo CD said; the same report again writes nothing."""
+    approved(run)
+    ui_merge(server, 1, "rebase")
+    tip = server.ref_sha("main")
+    assert run("post-merge", "--commit", tip).code == 0
+    app = json.loads((FIXTURES / "argocd" / "application_synced.json").read_text())
+    app["status"]["sync"]["revision"] = tip
+    report = tmp_path / "app.json"
+    report.write_text(json.dumps(app))
+    result = run("sync", "confirm", "--argocd", report)
+    assert result.code == 0 and result.out.startswith(f"CONFIRMED incident={ID} revision={tip[:12]}"), result.err
+    sync = trace(server)[-1]
+    assert (sync["step"], sync["status"], sync["evidence"]["observed"]["revision"]) == ("sync", "ok", tip)
+    writes = [e for e in server.exchanges if e.method != "GET"]
+    again = run("sync", "confirm", "--argocd", report)
+    assert again.code == 0 and again.out.startswith(f"DUPLICATE incident={ID}"), again.err
+    assert [e for e in server.exchanges if e.method != "GET"] == writes
 
 
 def test_post_merge_records_a_rollback_merge(run, server: GitHubFake) -> None:

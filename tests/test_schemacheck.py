@@ -28,6 +28,10 @@ VALID = {
     "context": {"stateless": True, "hpa_enabled": False},
     "audit_command": {"command": "incident-bot check readiness HM-2026-05-17-01", "head": "a" * 40, "base": None,
                       "exit_code": 1, "verdict": "BLOCK", "message": "score=22/25 below threshold 23"},
+    "argocd_application": json.loads((FIXTURES / "argocd" / "application_synced.json").read_text()),
+    "argocd_notification": {"application": "appointments", "namespace": "argocd", "revision": "a" * 40,
+                            "sync_status": "Synced", "health_status": "Healthy", "operation_phase": "Succeeded",
+                            "finished_at": "2026-05-17T08:42:58Z"},
     "spec_frontmatter": {"incident_type": "high_memory_usage", "max_blast_radius": "deployment",
                          "pre_approved_actions": [{"name": "restart_pod"}, {"name": "x", "requires": ["stateless"]}]},
 }

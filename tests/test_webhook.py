@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from bot.errors import InputError, RuleRefusal
 from bot.intake.normalize import PARSERS
+from bot.intake.sources import NOTIFICATIONS
 from bot.intake.webhook import (
     MAX_BODY,
     SOURCES,
@@ -311,8 +312,9 @@ def test_detect_source_unknown(path):
     assert caught.value.exit_code == 2
 
 
-def test_sources_are_the_normalizer_sources():
-    assert set(SOURCES) == set(PARSERS)
+def test_sources_are_the_normalizer_sources_and_the_other_senders():
+    assert set(SOURCES) == set(PARSERS) | set(NOTIFICATIONS)
+    assert not set(PARSERS) & set(NOTIFICATIONS)  # a route is one or the other
 
 
 def test_webhook_module_is_pure():

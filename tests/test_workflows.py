@@ -38,7 +38,7 @@ BIN = Path(sys.executable).parent  # the venv's bin: the lint extra installs eve
 
 WORKFLOW_FILES = sorted(WORKFLOWS.glob("*.yml"))
 ACTION_FILES = sorted(ACTIONS.glob("*/action.yml"))
-INCIDENT_WORKFLOWS = ("intake.yml", "readiness.yml", "dry-run.yml", "post-merge.yml")
+INCIDENT_WORKFLOWS = ("intake.yml", "readiness.yml", "dry-run.yml", "post-merge.yml", "sync.yml")
 
 ID = "HM-2026-05-17-01"
 BRANCH = f"incident/{ID}"
@@ -290,6 +290,13 @@ def test_one_group_per_incident_across_workflows() -> None:
     assert groups["dry-run"] == "incident-bot:${{ inputs.rollback && 'rollback' || 'incident' }}/${{ inputs.incident_id }}"
 
 
+def test_the_sync_report_queues_behind_post_merge_and_writes_only_the_audit_trace() -> None:
+    """Argo CD can report a sync before post-merge recorded the merge (`sync pending`): one queue for both."""
+    confirm = jobs_by_name("sync.yml")["confirm"]
+    assert confirm["concurrency"]["group"] == jobs_by_name("post-merge.yml")["post-merge"]["concurrency"]["group"]
+    assert confirm["permissions"] == {"contents": "write"}
+
+
 def jobs_by_name(name: str) -> dict[str, dict[str, Any]]:
     return dict(jobs(WORKFLOWS / name))
 
@@ -317,6 +324,7 @@ def test_triggers() -> None:
     assert "branches" not in readiness["pull_request_target"]  # every pull request gets the judge's checks
     assert set(triggers(load(WORKFLOWS / "dry-run.yml"))) == {"workflow_call", "workflow_dispatch"}
     assert triggers(load(WORKFLOWS / "post-merge.yml")) == {"push": {"branches": ["main"]}}
+    assert triggers(load(WORKFLOWS / "sync.yml"))["repository_dispatch"] == {"types": ["argocd-sync"]}
     assert set(triggers(load(WORKFLOWS / "ci.yml"))) == {"pull_request", "push"}
 
 
@@ -465,6 +473,16 @@ ARGO_SCHEMA: dict[str, Any] = {
                            "metadata": {"properties": {"name": {"const": "argocd"}}}},
             "required": ["apiVersion", "kind", "metadata"],
         },
+        {  # Argo CD Notifications' settings (its shapes: tests/argocd/test_notifications.py)
+            "properties": {
+                "apiVersion": {"const": "v1"}, "kind": {"const": "ConfigMap"},
+                "metadata": {"properties": {"name": {"const": "argocd-notifications-cm"},
+                                            "namespace": {"const": "argocd"}}},
+                "data": {"type": "object", "additionalProperties": {"type": "string"},
+                         "propertyNames": {"pattern": "^(service\\.webhook|trigger|template)\\.[a-z0-9-]+$"}},
+            },
+            "required": ["apiVersion", "kind", "metadata", "data"],
+        },
     ],
 }
 
@@ -538,7 +556,8 @@ def test_bootstrap_keeps_the_argocd_objects_in_sync_outside_the_window() -> None
     assert root["source"]["path"] == "deploy/argocd"
     assert root["syncPolicy"]["automated"] == {"prune": False, "selfHeal": True}
     included = set(root["source"]["directory"]["include"].strip("{}").split(","))
-    assert included == {p.name for p in ARGOCD.glob("*.yaml")} - {"namespace.yaml"}
+    # not the Namespace, nor Argo CD Notifications' ConfigMap, which belongs to the Argo CD installation
+    assert included == {p.name for p in ARGOCD.glob("*.yaml")} - {"namespace.yaml", "notifications.yaml"}
 
 
 def test_deploy_kustomization_leaves_argocd_out() -> None:
@@ -660,6 +679,15 @@ def test_act_plain_token_intake_runs_readiness_then_dry_run_then_post_merge_reco
     assert finished(log) == {"Post-merge/record merge and sync"}
     assert f"SYNC PENDING incident={ID} revision={merge[:12]} app=appointments ({url})" in log
     assert audit_steps(act_repo)[-3:] == ["review", "merge", "sync"]
+
+    # Argo CD's notification of the sync, relayed by the receiver (repository_dispatch argocd-sync): sync ok
+    report = {"application": "appointments", "namespace": "argocd", "revision": merge, "sync_status": "Synced",
+              "health_status": "Healthy", "operation_phase": "Succeeded", "finished_at": "2026-05-17T08:42:58Z"}
+    (tmp_path / "sync.json").write_text(json.dumps({"action": "argocd-sync", "client_payload": {"payload": report}}))
+    log = act(act_repo, "repository_dispatch", "sync.yml", tmp_path / "sync.json")
+    assert finished(log) == {"Sync/record the sync Argo CD reported"}
+    assert f"CONFIRMED incident={ID} revision={merge[:12]} app=appointments" in log
+    assert audit_steps(act_repo)[-4:] == ["review", "merge", "sync", "sync"]
 
     # the resolved alert, pasted by hand (workflow_dispatch), closes the incident with its evidence; it ends
     # after the merge (validation counts only for a resolution that follows the merged change, issue 13)

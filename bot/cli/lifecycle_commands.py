@@ -130,6 +130,25 @@ def cmd_post_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync_confirm(args: argparse.Namespace) -> int:
+    from bot.config.loader import load_json
+    from bot.errors import RuleRefusal
+    from bot.flows.sync import confirm
+    from bot.intake.argocd import observation
+
+    data = load_json(args.argocd)
+    ws = workspace(args)
+    result = confirm(ws, observation(data, args.argocd, ws.clock()))
+    for x in result.outcomes:
+        if x.entry is not None:
+            note(args, x.incident_id, x.kind)
+    for line in result.lines():
+        out(line)
+    if result.problem:
+        raise RuleRefusal(f"sync confirm: {result.problem}")
+    return 0
+
+
 def cmd_refresh(args: argparse.Namespace) -> int:
     from bot.flows.refresh import refresh, refresh_all
 

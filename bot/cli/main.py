@@ -20,6 +20,7 @@ from bot.cli.lifecycle_commands import (
     cmd_refresh,
     cmd_replay,
     cmd_rollback,
+    cmd_sync_confirm,
 )
 from bot.cli.seed_commands import cmd_dry_run, cmd_normalize, cmd_readiness, cmd_spec_lint
 from bot.errors import BotError, ForgeError
@@ -111,6 +112,16 @@ def build_parser(command_given: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--commit", required=True, help="the merge commit on the default branch")
     p.add_argument("--argocd-url", default="", help="link to the Argo CD application that syncs deploy/")
 
+    sync = sub.add_parser("sync", help="record a sync from what Argo CD reported (never from a merge alone)")
+    help_ = ("record `sync ok` (or `sync failed`) for every incident whose merge Argo CD reports synced at a "
+             "revision that contains it")
+    p = sync.add_subparsers(dest="sync_command", required=True).add_parser("confirm", help=help_, description=help_)
+    p.add_argument("--argocd", required=True, metavar="FILE",
+                   help="the Argo CD Notifications body (deploy/argocd/notifications.yaml) or the JSON of "
+                        "`argocd app get|wait APP -o json`")
+    p.add_argument("--repo", help="repository (default: the current directory)")
+    p.set_defaults(func=cmd_sync_confirm)
+
     p = command("refresh", cmd_refresh, "rebuild open incident branches on the current main (those the bot wrote)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("incident_id", nargs="?", help="one incident")
@@ -182,7 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 # codes, so the entry is written here, after the command. Unusable input (2) writes nothing, by the rule
 # for bad input; an internal error (70) is not a verdict. `open` is recorded with the commits it writes,
 # `audit` (the listing) and `evidence` read only, and a trace that does not verify is not appended to.
-TRACED = ("check", "approve", "merge", "rollback", "replay", "post-merge", "open", "audit", "refresh")
+TRACED = ("check", "approve", "merge", "rollback", "replay", "post-merge", "open", "audit", "refresh", "sync")
 _ran_against_default: dict[str, tuple[str | None, str | None]] = {}
 
 

@@ -32,6 +32,7 @@ from bot.model.ids import incident_branch, incident_dir
 from bot.render.escape import commit_message
 from bot.render.report import pull_body, pull_title
 from bot.rules import audit, codeowners, delivery
+from bot.rules import sync as sync_rule
 from bot.rules.delivery import Arrival, Known, Outcome
 
 Phase = tuple[str, dict[str, str], str]  # name, files, why
@@ -138,8 +139,11 @@ def _trace_facts(ws: Workspace, incident_id: str) -> dict[str, Any]:
             resolved |= {str(x) for x in e.evidence.get("keys", [])}
             files |= {str(f).rsplit("/", 1)[-1] for f in e.evidence.get("files", [])}
             ended = ended or e.step != AuditStep.ALERT_RESOLVED
-        if e.step in (AuditStep.MERGE, AuditStep.SYNC):
-            remediated = max(remediated or e.at, e.at)
+        # applied no earlier than its merge, and no earlier than the sync Argo CD reported (bot/rules/sync.py);
+        # a `sync pending` (status not ok, skipped above) observed nothing and moves nothing
+        at = e.at if e.step == AuditStep.MERGE else sync_rule.observed_at(e) if e.step == AuditStep.SYNC else None
+        if at is not None:
+            remediated = max(remediated or at, at)
     return {"resolved_keys": frozenset(resolved), "resolutions": frozenset(files), "ended": ended,
             "remediated_at": remediated}
 

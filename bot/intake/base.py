@@ -38,3 +38,19 @@ class AlertSource:
     @property
     def cli_flag(self) -> str:
         return f"--{self.name}"
+
+
+@dataclass(frozen=True)
+class NotificationSource:
+    """A sender whose deliveries are not alerts (Argo CD's sync reports), registered in bot/intake/sources.py
+    beside the alert sources: the receiver verifies, spools and forwards them the same way (`POST
+    /webhook/<name>`), but they become no incident: they are forwarded to their own command."""
+
+    name: str
+    verify: Verify
+    configured: Callable[[Secrets], bool]
+    read_env: Callable[[Mapping[str, str], Secrets], Secrets]
+    env: tuple[str, ...]  # the variables read_env reads; the first holds the credential
+    # (parsed JSON, name for messages) -> the coalescing key; raises InputError when it can never be used
+    group_key: Callable[[Any, str], str]
+    dispatch_event: str  # the repository_dispatch event type its forward sends

@@ -78,9 +78,9 @@ class Secrets:
 
     def configured(self) -> tuple[str, ...]:
         """The sources that have a credential, so deliveries for them can be accepted at all."""
-        from bot.intake.sources import SOURCES  # the registry's modules import this one
+        from bot.intake.sources import RECEIVED  # the registry's modules import this one
 
-        return tuple(name for name, source in SOURCES.items() if self.relay or source.configured(self))
+        return tuple(name for name, source in RECEIVED.items() if self.relay or source.configured(self))
 
 
 def env_values(env: Mapping[str, str], name: str) -> tuple[str, ...]:

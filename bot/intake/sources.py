@@ -7,8 +7,8 @@ The order is the one the CLI, the receiver and their messages list the sources i
 
 from __future__ import annotations
 
-from bot.intake import alertmanager, grafana, opsgenie, pagerduty
-from bot.intake.base import AlertSource
+from bot.intake import alertmanager, argocd, grafana, opsgenie, pagerduty
+from bot.intake.base import AlertSource, NotificationSource
 
 SOURCES: dict[str, AlertSource] = {
     "grafana": grafana.SOURCE,
@@ -19,3 +19,12 @@ SOURCES: dict[str, AlertSource] = {
 
 # Sources whose deliveries carry groups come first (see AlertSource.groups); otherwise registry order.
 CORRELATION_ORDER: tuple[str, ...] = tuple(sorted(SOURCES, key=lambda name: not SOURCES[name].groups))
+
+# Senders that are not alerts: the receiver takes them on `POST /webhook/<name>` with their own credential and
+# forwards them to their own command (argocd: `incident-bot sync confirm`); `open` and the event never see them.
+NOTIFICATIONS: dict[str, NotificationSource] = {
+    "argocd": argocd.SOURCE,
+}
+
+# Everything the receiver takes (routes, credentials): the alert sources, then the other senders.
+RECEIVED: dict[str, AlertSource | NotificationSource] = {**SOURCES, **NOTIFICATIONS}

@@ -22,12 +22,13 @@ from bot.intake.signatures import (
     lower,
     verify_relay,
 )
-from bot.intake.sources import SOURCES as _REGISTRY
+from bot.intake.sources import RECEIVED as _REGISTRY
 
 __all__ = ["GRAFANA_HEADER", "GRAFANA_TIMESTAMP_HEADER", "MAX_BODY", "SOURCES", "PayloadTooLarge", "Secrets",
            "SignatureError", "UnknownRoute", "detect_source", "verify"]
 
-# The sources a delivery may claim: every registered one (the same names as bot.intake.normalize.PARSERS).
+# The sources a delivery may claim: every registered alert source (the names of bot.intake.normalize.PARSERS),
+# then the senders that are not alerts (bot.intake.sources.NOTIFICATIONS).
 SOURCES = tuple(_REGISTRY)
 
 _ROUTE = re.compile(r"^/webhook/(?P<source>[a-z]+)/?$")

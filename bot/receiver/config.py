@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.errors import InputError
-from bot.intake.sources import SOURCES
+from bot.intake.sources import RECEIVED
 from bot.receiver.verify import MAX_BODY, Secrets
 
 # Credentials. Several values in one variable (a rotation on our side) are separated by whitespace.
@@ -35,7 +35,7 @@ FORWARD_MODES = ("open", "dispatch")
 def secrets_from_env(env: Mapping[str, str]) -> Secrets:
     """The credentials named by the INCIDENT_BOT_* variables: each registered source reads its own."""
     secrets = Secrets(relay=tuple(env.get(ENV_RELAY, "").split()))
-    for source in SOURCES.values():
+    for source in RECEIVED.values():
         secrets = source.read_env(env, secrets)
     return secrets
 

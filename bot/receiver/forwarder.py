@@ -20,6 +20,7 @@ from typing import Any
 from bot.config.loader import parse_json
 from bot.errors import ForgeError
 from bot.intake.redact import scrub_text
+from bot.intake.sources import NOTIFICATIONS
 from bot.receiver.config import Dispatch, Settings
 from bot.receiver.metrics import Metrics
 from bot.receiver.spool import Batch, Spool, SpoolUnavailable
@@ -35,9 +36,21 @@ def open_forward(workspace: Callable[[], Any]) -> Forward:
     policies changed on main are read again."""
 
     def forward(source: str, body: bytes) -> str:
+        name = f"POST /webhook/{source}"
+        if source in NOTIFICATIONS:  # Argo CD's sync report: `sync confirm`, whose refusal is an outcome
+            from bot.flows.sync import confirm
+            from bot.intake.argocd import observation
+
+            ws = workspace()
+            obs = observation(parse_json(body, name), name, ws.clock())
+            done = confirm(ws, obs)
+            if done.problem and obs.verdict()[0] is not None:
+                # Argo CD may report the sync before post-merge recorded the merge (its push webhook syncs in
+                # seconds, a workflow takes a minute): retried with backoff, then dead-lettered for a person
+                raise ForgeError(f"sync confirm: {done.problem}")
+            return "; ".join(done.lines()) or f"NOTHING: {done.problem}"
         from bot.flows.opening import open_incidents
 
-        name = f"POST /webhook/{source}"
         results = open_incidents(workspace(), {source: (parse_json(body, name), name)})
         return "; ".join(r.line() for r in results)
 
@@ -50,7 +63,8 @@ def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> Forward:
 
     def forward(source: str, body: bytes) -> str:
         payload = parse_json(body, f"POST /webhook/{source}")
-        data = json.dumps({"event_type": f"{source}-alert", "client_payload": {"payload": payload}})
+        event = NOTIFICATIONS[source].dispatch_event if source in NOTIFICATIONS else f"{source}-alert"
+        data = json.dumps({"event_type": event, "client_payload": {"payload": payload}})
         headers = {"Authorization": f"Bearer {target.token}", "Accept": "application/vnd.github+json",
                    "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
                    "User-Agent": "incident-bot-receiver"}
@@ -66,7 +80,7 @@ def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> Forward:
             raise ForgeError(f"repository_dispatch failed: {type(err).__name__}") from None
         if status != 204:
             raise ForgeError(f"repository_dispatch answered {status}, expected 204")
-        return f"DISPATCHED {source}-alert"
+        return f"DISPATCHED {event}"
 
     return forward
 

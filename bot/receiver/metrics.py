@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # the `reason` label of incident_bot_deliveries_rejected_total (source "-" for the last two: refused by the
 # HTTP protocol, before any route is known)
-REJECT_REASONS = ("bad_signature", "too_large", "slow_body", "not_json", "not_an_alert", "unknown_path",
+REJECT_REASONS = ("bad_signature", "too_large", "slow_body", "not_json", "not_an_alert", "not_a_notification",
+                  "unknown_path",
                   "method", "spool_unavailable", "bad_request", "slow_headers", "over_capacity")
 
 

@@ -15,6 +15,7 @@ from bot.config.policy import IncidentType, IncidentTypes
 from bot.errors import InputError
 from bot.intake.normalize import normalize
 from bot.intake.redact import scrub_text
+from bot.intake.sources import NOTIFICATIONS
 
 # Every alert is "unclassified" here: only its incident_key and status are used, and those never
 # depend on incident_types.yaml.
@@ -29,7 +30,7 @@ class Unusable(InputError):
     """The body will never become an incident (not JSON, not an alert of this source): HTTP 400."""
 
     def __init__(self, source: str, reason: str, problem: str, excerpt: str) -> None:
-        self.reason = reason  # a short label for the metric: not_json | not_an_alert
+        self.reason = reason  # a short label for the metric: not_json | not_an_alert | not_a_notification
         self.excerpt = excerpt  # the reason and the body's shape, for the rejected table (no value of the body)
         super().__init__(f"POST /webhook/{source}", "body", problem)
 
@@ -50,6 +51,13 @@ def parse(source: str, body: bytes) -> Parsed:
     except InputError as exc:
         problem = f"{exc.field}: {exc.problem}" if exc.field else exc.problem
         raise Unusable(source, "not_json", problem, _excerpt(problem, {"bytes": len(body)})) from None
+    if source in NOTIFICATIONS:  # not an alert: its own shape (e.g. Argo CD's sync report)
+        try:
+            key = NOTIFICATIONS[source].group_key(data, f"POST /webhook/{source}")
+        except InputError as exc:
+            problem = f"{exc.field}: {exc.problem}"
+            raise Unusable(source, "not_a_notification", problem, _excerpt(problem, {"shape": shape(data)})) from None
+        return Parsed(group_key=key, content_hash=content_hash(source, body))
     try:
         events = normalize({source: (data, f"POST /webhook/{source}")}, _NO_TYPES)
     except InputError as exc:  # SourceConflict cannot happen with one source; anything else is a bug: 500

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 import uvicorn
 
 from bot.errors import InputError
-from bot.intake.sources import SOURCES
+from bot.intake.sources import RECEIVED
 from bot.receiver.app import Receiver
 from bot.receiver.protocol import guarded_protocol
 
@@ -43,7 +43,7 @@ def bound_port(server: uvicorn.Server) -> int:
 def _require_credentials(receiver: Receiver) -> None:
     if not receiver.secrets.configured():
         raise InputError("environment", "INCIDENT_BOT_*", "no webhook credential is set; set at least one of "
-                         + ", ".join(source.env[0] for source in SOURCES.values()))
+                         + ", ".join(source.env[0] for source in RECEIVED.values()))
 
 
 def run(receiver: Receiver, host: str, port: int) -> None:

@@ -188,6 +188,7 @@ def validation_md(p: Package) -> str:
     want = f"{p.windows} windows" if p.windows else "no windows"
     lines += [f"- tasks.md asks for: metric below the threshold in {want} and the resolved alert."]
     validated = [e for e in p.entries if e.step == "validate"]
+    lines += [_sync_line(e) for e in p.entries if e.step == "sync" and not e.evidence.get("rollback")]
     for post in p.post:
         context = ", ".join(f"{k}={v}" for k, v in sorted(post.metric_context.items())) or "none"
         window = f"{post.window_minutes} min" if post.window_minutes else "not stated"
@@ -223,3 +224,16 @@ def _criteria_lines(p: Package, validated: list[AuditEntry]) -> list[str]:
         lines.append("- Checked: none yet (no `validate` entry checked a criterion)." if after else
                      "- Checked: none (no criterion is about the state after the remediation).")
     return lines
+
+
+def _sync_line(e: AuditEntry) -> str:
+    """A sync as the trace holds it: what Argo CD reported (bot/rules/sync.py), or that nothing observed it."""
+    observed = e.evidence.get("observed")
+    if not isinstance(observed, dict):
+        return (f"- entry {e.seq} (sync {e.status}, {e.at}): merge {_short(e.evidence.get('revision'))} for "
+                f"Application {e.evidence.get('argocd_application')}: not observed")
+    finished = f", finished {observed.get('finished_at')}" if observed.get("finished_at") else ""
+    return (f"- entry {e.seq} (sync {e.status}, {e.at}): Argo CD ({observed.get('source')}) reported Application "
+            f"{observed.get('application')} {observed.get('sync_status')}, health {observed.get('health_status')}, "
+            f"operation {observed.get('operation_phase') or 'none'} at {_short(observed.get('revision'))}{finished}; "
+            f"merge {_short(e.evidence.get('revision'))}")
