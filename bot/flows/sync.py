@@ -41,29 +41,31 @@ def confirm(ws: Workspace, obs: rule.Observation) -> Confirmation:
         waiting += rule.pending(incident_id, traces[incident_id])
     apps = sorted({p.application for p in waiting})
     if obs.application not in apps:
-        known = f" (incidents wait for: {', '.join(apps)})" if apps else " (no incident waits for a sync)"
-        return Confirmation(obs, problem=f"no incident waits for a sync of Application {obs.application!r}{known}:"
+        waits = f" (incidents wait for: {', '.join(apps)})" if apps else " (no incident waits for a sync)"
+        return Confirmation(obs, problem=f"no incident waits for a sync of Application {obs.application!r}{waits}:"
                                          " nothing recorded")
     status, why = obs.verdict()
     if status is None:
         return Confirmation(obs, problem=f"Application {obs.application!r} at {obs.revision[:12]}: {why}: nothing"
                                          " recorded")
-    try:
-        ws.forge.get_commit(obs.revision)
-        known_revision = True
-    except InputError:
-        known_revision = False
-    contained: dict[str, bool] = {}
+    contained: dict[str, bool] = {obs.revision: True}  # the merge itself: no request
+    known: list[bool] = []
 
     def contains(merge: str) -> bool:
         if merge not in contained:
-            contained[merge] = known_revision and ws.forge.is_ancestor(merge, obs.revision)
+            if not known:  # asked once: is the reported revision a commit here at all
+                try:
+                    ws.forge.get_commit(obs.revision)
+                    known.append(True)
+                except InputError:
+                    known.append(False)
+            contained[merge] = known[0] and ws.forge.is_ancestor(merge, obs.revision)
         return contained[merge]
 
     outcomes = rule.settle(obs, waiting, lambda i: traces[i], contains)
     if not outcomes:
         merges = sorted({p.revision[:12] for p in waiting if p.application == obs.application and not p.confirmed})
-        where = "is not a commit of this repository" if not known_revision else "contains none of them"
+        where = "is not a commit of this repository" if known == [False] else "contains none of them"
         return Confirmation(obs, problem=f"Application {obs.application!r} at {obs.revision[:12]}: the pending "
                                          f"merges ({', '.join(merges) or 'none'}) are not in it: the revision {where}:"
                                          " nothing recorded")

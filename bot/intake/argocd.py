@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config.loader import validate
 from bot.intake.base import NotificationSource
 from bot.intake.signatures import AUTHORIZATION, Secrets, SignatureError, any_equal, env_values
-from bot.rules.sync import Observation
+
+if TYPE_CHECKING:  # the registry imports this module for every command that lists sources: kept light
+    from bot.rules.sync import Observation
 
 NAME = "argocd"
 ENV_ARGOCD = "INCIDENT_BOT_ARGOCD_TOKEN"
@@ -44,6 +45,9 @@ def is_application(data: Any) -> bool:
 
 def observation(data: Any, source: str, received_at: str) -> Observation:
     """Either shape, validated against its schema (InputError naming the file and the field otherwise)."""
+    from bot.config.loader import validate
+    from bot.rules.sync import Observation
+
     if is_application(data):
         validate(data, "argocd_application", source)
         status = data["status"]
