@@ -5,10 +5,14 @@ description), with the real PyGithub code and the real CLI, configured as a work
     python -m bench.github_requests      # prints a table, writes bench/results/github_requests.json
 
 Every command runs as a workflow job runs it: on a FRESH runner, whose checkout is what the default
-`actions/checkout` makes (the default branch only, depth 1: one commit, grafted), so nothing one job read or
-wrote is in the next job's checkout. The whole lifecycle of one incident (open, readiness, dry-run, approve,
-merge, post-merge, the resolved alert) is summed: with GITHUB_TOKEN's 1,000 requests per hour per
-repository, its total says how many incidents an hour a team can run on the plain token.
+`actions/checkout` makes (the default branch only, depth 1: one commit, grafted), followed by the workflows'
+fetch step run as is (.github/actions/fetch-incident/fetch.sh: `git fetch --shallow-exclude=main` of
+incident/<id>, rollback/<id> and audit/<id>, from a bare mirror of the server's repository), so nothing one job
+read or wrote is in the next job's checkout, and git traffic (not counted by GitHub's REST rate limit) is not
+counted here either. `approve` and `merge`, which a code owner runs, are measured on the same kind of checkout.
+The whole lifecycle of one incident (open, readiness, dry-run, approve, merge, post-merge, the resolved alert)
+is summed: with GITHUB_TOKEN's 1,000 requests per hour per repository, its total says how many incidents an
+hour a team can run on the plain token.
 
 Budgets: opening an incident <= 16 requests, a duplicate webhook on a fresh runner <= 3, posting a check
 run 1, the whole lifecycle <= 50 (issues 5 and 12). Exit status 1 when a budget is missed or the server saw a
@@ -30,7 +34,17 @@ from typing import Any
 
 from bot.cli import main as cli
 from bot.forge.github import GitHubForge
-from tests.github_helpers import BRANCH, ID, REPOSITORY, checkout_of, fast_settings, github_env, seed_files
+from tests.github_helpers import (
+    BRANCH,
+    ID,
+    REPOSITORY,
+    checkout_of,
+    fast_settings,
+    github_env,
+    mirror_of,
+    seed_files,
+    workflow_fetch,
+)
 from tests.githubfake import REVIEWER_TOKEN, GitHubFake
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,20 +70,29 @@ class Bench:
         self.server, self.work = server, work
         self.records: dict[str, dict[str, Any]] = {}
         self.runners = 0
+        self.mirrored: set[str] = set()
 
-    def runner(self) -> Path:
-        """A fresh runner's checkout: main only, depth 1 (the default actions/checkout)."""
+    def runner(self, *fetch: str) -> tuple[Path, str]:
+        """A fresh runner's checkout: main only, depth 1 (the default actions/checkout), then the workflows'
+        fetch step for the incidents `fetch` names (or `--merged`); with the branches it fetched."""
         self.runners += 1
-        return checkout_of(self.server, self.work / f"runner-{self.runners}", shallow=True)
+        checkout = checkout_of(self.server, self.work / f"runner-{self.runners}", shallow=True)
+        if not fetch:
+            return checkout, ""
+        origin = mirror_of(self.server, self.work / "origin.git", self.mirrored)
+        return checkout, workflow_fetch(checkout, origin, *fetch)
 
-    def command(self, key: str, title: str, *argv: str, checkout: Path | None = None, budget: int | None = None,
-                token: str | None = None, **env: str) -> dict[str, Any]:
+    def command(self, key: str, title: str, *argv: str, checkout: tuple[Path, str] | None = None,
+                budget: int | None = None, token: str | None = None, fetch: tuple[str, ...] = (ID,),
+                **env: str) -> dict[str, Any]:
         """Run one CLI command as its own process would (a fresh forge), counting its requests."""
+        repo, fetched = checkout or self.runner(*fetch)
         before = len(self.server.exchanges)
         values = github_env(self.server, **({"token": token} if token else {}), **env)
+        values["INCIDENT_BOT_FETCHED"] = fetched
         with environment(values), contextlib.redirect_stdout(io.StringIO()) as out, \
                 contextlib.redirect_stderr(io.StringIO()) as err:
-            code = cli([*argv, "--repo", str(checkout or self.runner())])
+            code = cli([*argv, "--repo", str(repo)])
         if code != 0:
             raise SystemExit(f"{' '.join(argv)} exited {code}: {err.getvalue().strip()}")
         return self.record(key, title, before, budget, output=out.getvalue().strip())
@@ -104,7 +127,7 @@ def measure() -> dict[str, Any]:
         bench = Bench(server, work)
 
         before = len(server.exchanges)
-        same_runner = bench.runner()
+        same_runner = bench.runner(ID)  # intake's open job fetches the id normalize derived
         opened = bench.command("open", "open a new incident: 5 phase commits, pull request, labels, reviews",
                                "open", *DELIVERY, checkout=same_runner, budget=16)
         opened["naive"] = naive_open(opened, server, before)
@@ -120,7 +143,7 @@ def measure() -> dict[str, Any]:
 
         head = server.ref_sha(BRANCH)
         assert head is not None
-        with GitHubForge(fast_settings(server), bench.runner()) as forge:
+        with GitHubForge(fast_settings(server), bench.runner()[0]) as forge:
             before = len(server.exchanges)
             forge.record_check(head, "readiness", "success", "PASS", "posted again by the bench")
             bench.record("check_run", "post a check run", before, 1)
@@ -129,7 +152,7 @@ def measure() -> dict[str, Any]:
         assert merged["by_operation"]["PUT pulls/merge"] == 1
         merge_sha = str(server.ref_sha("main"))
         bench.command("post_merge", "post-merge (push to main: merge and sync pending)", "post-merge",
-                      "--commit", merge_sha)
+                      "--commit", merge_sha, fetch=("--merged",))
         resolved = work / "resolved.json"
         payload = json.loads((FIXTURES / "webhook_grafana.json").read_text("utf-8"))
         payload["status"] = "resolved"

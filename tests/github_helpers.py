@@ -5,6 +5,7 @@ environment the CLI reads, the way GitHub Actions provides it."""
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 from pathlib import Path
 
@@ -48,9 +49,7 @@ def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: t
     try:
         for sha in {tip} if shallow else {a for t in tips for a in store.ancestors(t)}:
             commit = store.commits[sha]
-            lines = [f"tree {commit.tree}", *(f"parent {p}" for p in commit.parents),
-                     f"author {commit.author.raw()}", f"committer {commit.committer.raw()}", "", commit.message]
-            _put(repo, "commit", "\n".join(lines).encode(), sha)
+            _put(repo, "commit", _commit_payload(commit), sha)
             for entry in store.flatten(commit.tree).values():
                 _put(repo, "blob", store.blobs[entry.sha], entry.sha)
             _put_trees(repo, store, commit.tree)
@@ -65,11 +64,50 @@ def checkout_of(server: GitHubFake, path: Path, branch: str = "main", fetched: t
     return path
 
 
+def mirror_of(server: GitHubFake, path: Path, written: set[str]) -> Path:
+    """A bare repository holding every object and branch of the fake's repository, updated in place (`written`:
+    the objects already in it): the `origin` a workflow's `git fetch` talks to, as a file:// remote."""
+    store = server.repo().git
+    if not path.exists():
+        subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
+    repo = Repo(path)
+    try:
+        for sha, data in list(store.blobs.items()):
+            if sha not in written:
+                _put(repo, "blob", data, sha)
+                written.add(sha)
+        for sha, entries in list(store.trees.items()):
+            if sha not in written:
+                _put(repo, "tree", _tree_payload(entries), sha)
+                written.add(sha)
+        for sha, commit in list(store.commits.items()):
+            if sha not in written:
+                _put(repo, "commit", _commit_payload(commit), sha)
+                written.add(sha)
+    finally:
+        repo.close()
+    refs = dict(server.repo().refs)
+    stale = subprocess.run(["git", "-C", str(path), "for-each-ref", "--format=%(refname)"], check=True,
+                           capture_output=True, text=True).stdout.split()
+    lines = [f"delete {r}\n" for r in stale if r not in refs] + [f"update {r} {sha}\n" for r, sha in refs.items()]
+    subprocess.run(["git", "-C", str(path), "update-ref", "--stdin"], input="".join(lines), text=True, check=True)
+    return path
+
+
+def _commit_payload(commit) -> bytes:
+    lines = [f"tree {commit.tree}", *(f"parent {p}" for p in commit.parents),
+             f"author {commit.author.raw()}", f"committer {commit.committer.raw()}", "", commit.message]
+    return "\n".join(lines).encode()
+
+
+def _tree_payload(entries) -> bytes:
+    return b"".join(f"{e.mode.lstrip('0')} {name}\0".encode() + bytes.fromhex(e.sha)
+                    for name, e in sorted(entries.items(), key=_tree_sort_key))
+
+
 def _put_trees(repo: Repo, store, tree: str) -> None:
     entries = store.trees[tree]
-    payload = b"".join(f"{e.mode.lstrip('0')} {name}\0".encode() + bytes.fromhex(e.sha)
-                       for name, e in sorted(entries.items(), key=_tree_sort_key))
-    _put(repo, "tree", payload, tree)
+    _put(repo, "tree", _tree_payload(entries), tree)
     for e in entries.values():
         if e.type == "tree":
             _put_trees(repo, store, e.sha)
@@ -126,3 +164,21 @@ def cli_runner(cli, server: GitHubFake, checkout: Path, monkeypatch, *, secrets_
         return result
 
     return go
+
+
+FETCH_SCRIPT = ROOT / ".github" / "actions" / "fetch-incident" / "fetch.sh"
+
+
+def workflow_fetch(checkout: Path, origin: Path, *incidents: str) -> str:
+    """What the workflows' fetch step does on a runner (.github/actions/fetch-incident/fetch.sh, run as is), with
+    `origin` (a `mirror_of` the fake) as the remote; the branches it fetched (INCIDENT_BOT_FETCHED)."""
+    subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", origin.as_uri()], check=False)
+    output = checkout / ".git" / "github-output"
+    output.write_text("", "utf-8")
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "GITHUB_OUTPUT": str(output),
+           "INCIDENT_BOT_FORGE": "github", "GIT_CONFIG_NOSYSTEM": "1"}
+    done = subprocess.run(["bash", str(FETCH_SCRIPT), *incidents], cwd=checkout, env=env, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fetched = [line.split("=", 1)[1] for line in output.read_text("utf-8").splitlines() if line.startswith("fetched=")]
+    return fetched[-1] if fetched else ""

@@ -68,12 +68,14 @@ def _workspace(args: argparse.Namespace) -> Workspace:
     if chosen.name == "github":
         chosen.seal_key()  # every lifecycle command writes or judges sealed commits: no key, nothing is done
     now = os.environ.get("INCIDENT_BOT_NOW")
+    # a traced command's audit entries are stored with its command entry, in one commit (bot.cli.main)
+    defer = bool(getattr(args, "defer_audit_", False))
     if now is None:
-        return Workspace(chosen)
+        return Workspace(chosen, defer_audit=defer)
     if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", now):
         raise InputError("environment", "INCIDENT_BOT_NOW",
                          f"expected a UTC time like 2026-05-17T10:00:00Z, got {now!r}")
-    return Workspace(chosen, clock=lambda: now)
+    return Workspace(chosen, clock=lambda: now, defer_audit=defer)
 
 
 def forge(args: argparse.Namespace) -> Forge:

@@ -170,6 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err(f"incident-bot: {incident_id!r}: incident_id: not an incident id (expected e.g. HM-2026-05-17-01)")
         return 2
     args.words_ = words
+    args.defer_audit_ = args.command in TRACED  # its audit entries and its command entry: one commit
     message = ""
     ran_against = _ran_against_default
     try:
@@ -183,7 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         err("incident-bot: interrupted")
         return 130
     except Exception as exc:  # the last resort (pre-commit's error_handler): one line, the traceback in a log
-        return _unexpected(args, exc)
+        code = _unexpected(args, exc)
+        return store_deferred(args, code)
     return trace_command(args, code, message, ran_against)
 
 
@@ -213,13 +215,13 @@ def _ran_against(args: argparse.Namespace) -> dict[str, tuple[str | None, str | 
 def trace_command(args: argparse.Namespace, code: int, message: str,
                   ran_against: dict[str, tuple[str | None, str | None]]) -> int:
     if args.command not in TRACED or code not in (0, 1, 3) or getattr(args, "forge_failed_", False):
-        return code
+        return store_deferred(args, code)
     touched: list[tuple[str, str, str | None]] = list(getattr(args, "touched", []))
     named = getattr(args, "incident_id", None)
     if not touched and code != 0 and isinstance(named, str) and args.command not in ("open", "audit"):
         touched = [(named, "REFUSED", None)]  # refused before any verdict: still a command that ran
     if not touched:
-        return code
+        return store_deferred(args, code)
     from bot.cli.common import workspace
     from bot.flows import trace
     from bot.intake.redact import scrub_text
@@ -232,11 +234,38 @@ def trace_command(args: argparse.Namespace, code: int, message: str,
             head, base = ran_against.get(incident_id) or (ws.forge.head(incident_branch(incident_id)),
                                                           ws.forge.head(ws.main))
             line = given or audit.command_line(args.words_, scrub_text)
+            # with the entries the command recorded for this incident, in one commit
             trace.record_command(ws, incident_id, audit.command_evidence(
                 line, head, base, code, str(verdict), scrub_text(message)))
-    except BotError as exc:  # the command's own outcome stands; say that its record is missing
-        if code == 0:  # a failed command already said what failed (the same store, e.g. a ref collision)
+    except BotError as exc:
+        if _waiting(args):  # a step's own entry is not stored: the command did not finish
+            err(f"incident-bot: the audit trace was not written: {exc}")
+            return code or exc.exit_code
+        if code == 0:  # the command's own outcome stands; say that its record is missing (a failed command
+            # already said what failed: the same store, e.g. a ref collision)
             err(f"incident-bot: the command ran (exit {code}) but its audit entry was not recorded: {exc}")
+    return store_deferred(args, code)
+
+
+def _waiting(args: argparse.Namespace) -> bool:
+    ws = getattr(args, "workspace_", None)
+    return ws is not None and any(ws.deferred.values())
+
+
+def store_deferred(args: argparse.Namespace, code: int) -> int:
+    """Store the entries the command recorded that no command entry carried (an error, an untraced outcome):
+    recorded is stored, as if each had been written at once. Not stored: the command fails with that error."""
+    if not _waiting(args):
+        return code
+    from bot.flows import trace
+
+    ws = args.workspace_
+    try:
+        for incident_id in sorted(ws.deferred):
+            trace.flush(ws, incident_id)
+    except BotError as exc:
+        err(f"incident-bot: the audit trace was not written: {exc}")
+        return code or exc.exit_code
     return code
 
 

@@ -66,13 +66,15 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     as passed unless the check was posted). A semi-manual verdict whose action a code owner has approved on
     this head is posted as a success, naming the approval. (result, Markdown, the check's title)"""
     s = subject(ws, incident_id, rollback=rollback)
-    # the reviews and owners too: a semi-manual verdict is posted as a success once a code owner approved the action
-    snap = snapshot(ws, s, "check_readiness", also=frozenset({"reviews", "owners"}))
+    snap = snapshot(ws, s, "check_readiness")
     lifecycle.require("check_readiness", snap)
     base = ws.forge.head(ws.main)
     ready, points, gate = evaluate_readiness(ws, s, profile)
     path = f"{incident_dir(incident_id)}/readiness.json"
-    approval = lifecycle.action_approval(snap) if gate.verdict == Verdict.SEMI_MANUAL else None
+    approval = None
+    if gate.verdict == Verdict.SEMI_MANUAL:  # posted as a success once a code owner approved the action (the
+        # reviews and owners are read for that only: one request fewer on every other verdict)
+        approval = lifecycle.action_approval(snapshot(ws, s, "check_readiness", also=frozenset({"reviews", "owners"})))
     evidence: dict[str, object] = {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,

@@ -33,7 +33,8 @@ def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
         raise
     reviewers = sorted({r.reviewer for r in snap.reviews if r.sha == s.head})
     message = commit_message(f"Merge {incident_id}: {s.plan.action} (#{s.pull.number})", "",
-                             [("Incident-Id", incident_id), ("Phase", "merge"), ("Reviewed-by", ", ".join(reviewers))])
+                             [("Incident-Id", incident_id), ("Phase", "merge"), ("Reviewed-by", ", ".join(reviewers)),
+                              ("Head-Branch", s.pull.branch)])  # post-merge looks up this pull request only
     try:
         merged = ws.forge.merge(s.pull.number, s.head, message)
     except RefConflict as exc:

@@ -9,6 +9,7 @@ from bot.flows.merge import argocd_application, merge_evidence, merge_recorded
 from bot.flows.refresh import Refreshed, refresh_all
 from bot.flows.subject import subject
 from bot.flows.workspace import Workspace
+from bot.forge.base import Commit
 from bot.model.enums import AuditStatus, AuditStep
 from bot.model.ids import IN_TEXT
 
@@ -23,7 +24,7 @@ def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[s
     done = []
     app = argocd_application(ws)
     for incident_id in sorted(ids):
-        for rollback in (False, True):
+        for rollback in _kinds(info, incident_id):
             try:
                 s = subject(ws, incident_id, rollback=rollback)
             except InputError:
@@ -42,6 +43,18 @@ def post_merge(ws: Workspace, commit: str, argocd_url: str = "") -> list[tuple[s
                             "Argo CD (sync status and revision of the Application)"})
             done.append((incident_id, app))
     return done
+
+
+def _kinds(info: Commit, incident_id: str) -> tuple[bool, ...]:
+    """Which of the incident's pull requests (rollback or not) the commit can have merged: the one GitHub's merge
+    commit title ("Merge pull request #3 from o/incident/<id>") or incident-bot's Head-Branch trailer names; else
+    both (a squash or a rebase names no branch). Either way the pull request's own state decides."""
+    title = info.message.split("\n", 1)[0]
+    named = info.trailers.get("Head-Branch") or (title.rsplit(" from ", 1)[-1] if " from " in title else "")
+    for kind in ("incident", "rollback"):
+        if named == kind + "/" + incident_id or named.endswith("/" + kind + "/" + incident_id):
+            return (kind == "rollback",)
+    return (False, True)
 
 
 def after_push(ws: Workspace, commit: str, argocd_url: str = ""

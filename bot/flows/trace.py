@@ -5,6 +5,11 @@ trace *implies* their entries (`pending`) and every write materializes them firs
 with the commit's own timestamp, so the trace is the same whether an entry was written at once or
 after a crash. Each audit commit carries its entries' hashes as `Audit-Hash:` trailers, so rewriting
 the file without rewriting the branch history (which branch protection forbids) is detected.
+
+One commit per command: under the CLI (`Workspace.defer_audit`) a step's entry waits in the workspace and is
+stored with the command's own entry (`record_command`, or `flush` when no command entry is due), in the order
+recorded and with the time it was recorded at. A reader in the same command sees those entries (`entries`), and
+checking the chain against the branch history (`verify`, `anchors`) stores them first.
 """
 
 from __future__ import annotations
@@ -34,7 +39,17 @@ def audit_path(incident_id: str) -> str:
 
 
 def entries(ws: Workspace, incident_id: str) -> list[AuditEntry]:
-    """The stored entries."""
+    """The stored entries; with what this command recorded and has not stored yet, as they will be stored (after
+    the pending ones): a reader in the command sees what it recorded."""
+    stored = _stored(ws, incident_id)
+    waiting = ws.deferred.get(incident_id)
+    if not waiting:
+        return stored
+    items = [item for item, _ in waiting]
+    return _extend(stored, incident_id, [*pending(ws, incident_id, stored), *items], _first_time(items, ws))
+
+
+def _stored(ws: Workspace, incident_id: str) -> list[AuditEntry]:
     text = ws.forge.read(audit_branch(incident_id), audit_path(incident_id))
     return audit.parse(text or "", audit_path(incident_id))
 
@@ -88,20 +103,40 @@ def preview(ws: Workspace, incident_id: str, step: str, status: str, evidence: d
 
 
 def record(ws: Workspace, incident_id: str, step: str, status: str, evidence: dict[str, Any],
-           extra_files: dict[str, str] | None = None) -> AuditEntry:
-    """Append one entry (after the pending ones) with optional evidence files, in one commit, race-safe."""
-    return record_many(ws, incident_id, [(step, status, evidence, None)], extra_files)[-1]
+           extra_files: dict[str, str] | None = None) -> None:
+    """Append one entry (after the pending ones) with optional evidence files, in one commit, race-safe; under
+    `ws.defer_audit` it waits for the command's entry (see the module docstring)."""
+    item: Item = (step, status, evidence, ws.clock())
+    if ws.defer_audit:
+        ws.deferred.setdefault(incident_id, []).append((item, dict(extra_files or {})))
+        return
+    record_many(ws, incident_id, [item], extra_files)
 
 
-def record_command(ws: Workspace, incident_id: str, evidence: dict[str, Any]) -> AuditEntry:
-    """One command's entry (see bot.rules.audit.command_evidence), after the pending ones."""
+def record_command(ws: Workspace, incident_id: str, evidence: dict[str, Any]) -> list[AuditEntry]:
+    """One command's entry (see bot.rules.audit.command_evidence), after the pending ones and the entries the
+    command recorded, in the same commit."""
     status = audit.command_status(int(evidence["exit_code"]), str(evidence["verdict"]))
-    return record(ws, incident_id, audit.COMMAND, status, evidence)
+    return flush(ws, incident_id, [(audit.COMMAND, status, evidence, ws.clock())])
+
+
+def flush(ws: Workspace, incident_id: str, more: list[Item] | None = None) -> list[AuditEntry]:
+    """Store what this command recorded for the incident and is still waiting (then `more`), in one commit.
+    Forgotten only once stored: after a failed write it is still there for the CLI to report."""
+    waiting = ws.deferred.get(incident_id, [])
+    if not waiting and not more:
+        return []
+    files: dict[str, str] = {}
+    for _, extra in waiting:
+        files.update(extra)
+    written = record_many(ws, incident_id, [*(item for item, _ in waiting), *(more or [])], files or None)
+    ws.deferred.pop(incident_id, None)
+    return written
 
 
 def reconcile(ws: Workspace, incident_id: str) -> list[AuditEntry]:
-    """Store the pending entries, if any."""
-    return record_many(ws, incident_id, [], None)
+    """Store the pending entries (and what waits), if any."""
+    return flush(ws, incident_id) if ws.deferred.get(incident_id) else record_many(ws, incident_id, [], None)
 
 
 def record_many(ws: Workspace, incident_id: str, items: list[Item],
@@ -109,8 +144,8 @@ def record_many(ws: Workspace, incident_id: str, items: list[Item],
     branch = audit_branch(incident_id)
     for _ in range(30):
         head = ws.forge.head(branch)
-        stored = entries(ws, incident_id) if head else []
-        now = ws.clock()
+        stored = _stored(ws, incident_id) if head else []
+        now = _first_time(items, ws)
         written = _extend(stored, incident_id, [*pending(ws, incident_id, stored), *items], now)
         new = written[len(stored):]
         if not new:
@@ -128,8 +163,14 @@ def record_many(ws: Workspace, incident_id: str, items: list[Item],
     raise RefConflict(f"could not append to {branch}: too much contention")
 
 
+def _first_time(items: list[Item], ws: Workspace) -> str:
+    """The time entries implied without one of their own take: when the first item was recorded (else now)."""
+    return next((at for *_, at in items if at), None) or ws.clock()
+
+
 def anchors(ws: Workspace, incident_id: str) -> list[str]:
     """Every entry hash the audit branch history recorded, oldest first."""
+    flush(ws, incident_id)
     branch = audit_branch(incident_id)
     if ws.forge.head(branch) is None:
         return []
@@ -150,6 +191,7 @@ def _went_beyond_open(ws: Workspace, incident_id: str) -> bool:
 
 def verify(ws: Workspace, incident_id: str) -> Verification:
     """The chain, checked against the audit branch history, every commit of which the bot must have sealed."""
+    flush(ws, incident_id)
     branch = audit_branch(incident_id)
     if ws.forge.head(branch) is None:
         return audit.verify([], [], exists=not _went_beyond_open(ws, incident_id))

@@ -40,6 +40,10 @@ class Workspace:
     # the command line (secrets removed) of the CLI run, per incident id: `open` names it in the last phase
     # commit it writes, so the trace records the run with its commits (bot.flows.trace.pending)
     command: Callable[[str], str] | None = None
+    # the CLI defers a command's audit entries and stores them with the command's own entry, in one commit
+    # (bot.flows.trace.record / record_command); `deferred`: incident id -> entries waiting, with their files
+    defer_audit: bool = False
+    deferred: dict[str, list[tuple[Any, dict[str, str]]]] = field(default_factory=dict)
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @property

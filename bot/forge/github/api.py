@@ -29,6 +29,7 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 # moves are compare-and-swap (force=false), trees and commits are content-addressed, a pull request or ref that
 # already exists answers 422, which the forge resolves.
 RETRIED_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+_BRANCH = re.compile(r"[A-Za-z0-9][\w.-]*(?:/[\w.-]+)*")
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _TOO_MANY = re.compile(r"too many (\d{3}) error responses")
 
@@ -46,6 +47,9 @@ class Settings:
     # `readiness` check posted by any other App cannot open the gate (INCIDENT_BOT_CHECK_APP).
     check_app: str | None = None
     default_branch: str = "main"
+    # branches the job fetched into the checkout just before the bot ran (INCIDENT_BOT_FETCHED, written by
+    # .github/actions/fetch-incident): their heads are read from `origin/<branch>` there, not from the API
+    fetched: frozenset[str] = frozenset()
     attempts: int = 5  # per request, the first included (5xx, rate limits)
     backoff: float = 0.5  # urllib3 backoff factor between attempts on 5xx
     secondary_rate_wait: float = 60.0  # GitHub: wait at least a minute when no Retry-After is sent
@@ -82,6 +86,10 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
     if pacing not in ("github", "none"):
         raise InputError("environment", "INCIDENT_BOT_GITHUB_PACING", f"expected github or none, got {pacing!r}")
     paced = pacing == "github"
+    fetched = env.get("INCIDENT_BOT_FETCHED", "").split()
+    bad = [b for b in fetched if not _BRANCH.fullmatch(b)]
+    if bad:
+        raise InputError("environment", "INCIDENT_BOT_FETCHED", f"not a branch name: {bad[0]!r}")
     return Settings(
         token=token,
         repository=repository,
@@ -90,6 +98,7 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
         identity=env.get("INCIDENT_BOT_IDENTITY", "").strip() or None,
         check_app=env.get("INCIDENT_BOT_CHECK_APP", "").strip() or None,
         default_branch=branch,
+        fetched=frozenset(fetched),
         attempts=_number(env, "INCIDENT_BOT_GITHUB_ATTEMPTS", 5, int),
         backoff=_number(env, "INCIDENT_BOT_GITHUB_BACKOFF", 0.5, float),
         seconds_between_requests=0.25 if paced else None,

@@ -15,6 +15,7 @@ Where each request goes (reads of commits and files: see `reads.py`):
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import weakref
@@ -39,11 +40,13 @@ from bot.forge.base import (
 )
 from bot.forge.github import protection
 from bot.forge.github.api import Api, MissingPermission, Settings, installation_token
-from bot.forge.github.errors import AlreadyExists, ApiError, BranchNotProtected, OwnPullRequest
+from bot.forge.github.errors import AlreadyExists, ApiError, BranchNotProtected, MethodNotAllowed, OwnPullRequest
 from bot.forge.github.reads import Reads
 from bot.render.report import fit_summary
 
 DEFAULT_IDENTITY = "incident-bot[bot]"
+# GitHub's 405 for a merge method the repository forbids ("Squash merges are not allowed on this repository.")
+_NOT_ALLOWED = re.compile(r"not allowed on this repository", re.IGNORECASE)
 _APPROVES = re.compile(r"^Approves-Action:\s*(\S+)\s*$", re.MULTILINE)
 
 
@@ -54,11 +57,14 @@ class GitHubForge:
         self.settings = settings
         self.default_branch = settings.default_branch
         self.api = Api(settings)
-        self.reads = Reads(self.api, checkout, settings.default_branch, settings.main_sha)
+        self.reads = Reads(self.api, checkout, settings.default_branch, settings.main_sha, settings.fetched)
         self._identity = settings.identity
         self._login: str | None = None
         self._login_known = installation_token(settings.token)  # GET /user answers 403 to those: skip it
         self._pull_urls: dict[str, str] = {}  # head sha -> pull request URL (details_url of action_required)
+        # branch -> its pull request, looked up once per process like a ref (see Reads.ref); the bot's own
+        # writes to a pull request forget it, and a merge or close is always decided on GitHub's side
+        self._pulls: dict[str, PullRequest | None] = {}
         self._finalizer = weakref.finalize(self, _close, self.api, self.reads)
 
     def close(self) -> None:
@@ -172,6 +178,9 @@ class GitHubForge:
                 raise RefConflict(f"{branch} moved or already exists ({exc.message}); re-read and retry") from None
             raise
         self.reads.moved(f"heads/{branch}", new)
+        pull = self._pulls.get(branch)
+        if pull is not None and pull.state == "open":  # an open pull request follows its head branch
+            self._pulls[branch] = dataclasses.replace(pull, head_sha=new)
         return new
 
     def _blocking(self, branch: str) -> str | None:
@@ -221,15 +230,24 @@ class GitHubForge:
         return f"{self.settings.html_url}/{self.settings.repository}/blob/{sha}/{_quote(path)}"
 
     def find_pull(self, branch: str) -> PullRequest | None:
-        params = {"head": f"{self.settings.owner}:{branch}", "state": "all", "per_page": 100}
-        found = [self._pull(d) for d in self.api.call("GET", "/pulls", f"find the pull request of {branch}",
-                                                        params=params)]
-        return next((p for p in found if p.state == "open"), found[0] if found else None)
+        if branch not in self._pulls:
+            params = {"head": f"{self.settings.owner}:{branch}", "state": "all", "per_page": 100}
+            found = [self._pull(d) for d in self.api.call("GET", "/pulls", f"find the pull request of {branch}",
+                                                            params=params)]
+            self._pulls[branch] = next((p for p in found if p.state == "open"), found[0] if found else None)
+        return self._pulls[branch]
+
+    def _forget_pull(self, number: int | None = None) -> None:
+        """The bot changed a pull request (None: opened one): the next lookup asks GitHub again."""
+        for branch, pull in list(self._pulls.items()):
+            if pull is None or number is None or pull.number == number:
+                del self._pulls[branch]
 
     def open_pull(self, branch: str, title: str, body: str, labels: tuple[str, ...],
                   reviewers: tuple[str, ...] = ()) -> PullRequest:
         request = {"title": title, "head": branch, "base": self.default_branch, "body": body,
                    "maintainer_can_modify": False}
+        self._pulls.pop(branch, None)
         try:
             data = self.api.call("POST", "/pulls", f"open the pull request of {branch}", request)
         except AlreadyExists:  # a racer, an earlier run, or a lost answer
@@ -242,7 +260,8 @@ class GitHubForge:
             data["labels"] = self.api.call("POST", f"/issues/{number}/labels", f"label #{number}",
                                            {"labels": sorted(set(labels))})
         data.update(self._request_reviews(number, reviewers, {author.lower(), self.bot_identity.lower()}))
-        return self._pull(data)
+        pull = self._pulls[branch] = self._pull(data)
+        return pull
 
     def _complete(self, pull: PullRequest, labels: tuple[str, ...], reviewers: tuple[str, ...]) -> PullRequest:
         """An existing pull request gets what an interrupted opening may have left out (labels, reviews)."""
@@ -275,6 +294,7 @@ class GitHubForge:
         return {}
 
     def update_pull(self, number: int, *, body: str | None = None, labels: tuple[str, ...] = ()) -> None:
+        self._forget_pull(number)
         if body is not None:
             self.api.call("PATCH", f"/pulls/{number}", f"update #{number}", {"body": body})
         if labels:
@@ -283,6 +303,7 @@ class GitHubForge:
     def close_pull(self, number: int, reason: str) -> None:
         """POST /issues/{n}/comments with the reason, then PATCH /pulls/{n} state=closed (GitHub closes a pull
         request only through its update; the comment says why on the conversation a reviewer reads)."""
+        self._forget_pull(number)
         self.api.call("POST", f"/issues/{number}/comments", f"comment on #{number}", {"body": reason})
         self.api.call("PATCH", f"/pulls/{number}", f"close #{number}", {"state": "closed"})
 
@@ -295,23 +316,44 @@ class GitHubForge:
         return allowed[0] if allowed else "merge"
 
     def merge(self, number: int, sha: str, message: str) -> str:
+        """PUT /pulls/{n}/merge with a merge commit, the default every repository starts with; a repository that
+        forbids it answers 405 "Merge commits are not allowed on this repository.", and the merge is made with
+        the method it allows (`merge_method`): one request for its settings only where it is needed."""
+        merging = [(b, p) for b, p in self._pulls.items() if p is not None and p.number == number]
+        self._forget_pull(number)
+        try:
+            data = self._put_merge(number, sha, message, "merge")
+        except MethodNotAllowed as exc:
+            method = self.merge_method() if _NOT_ALLOWED.search(exc.message) else "merge"
+            if method == "merge":
+                return self._refused(number, sha, exc)
+            try:
+                data = self._put_merge(number, sha, message, method)
+            except ApiError as again:
+                return self._refused(number, sha, again)
+        except ApiError as exc:
+            return self._refused(number, sha, exc)
+        merged = str(data["sha"])
+        for branch, pull in merging:  # GitHub's answer says what it did: merged, as this commit, at this head
+            self._pulls[branch] = dataclasses.replace(pull, state="merged", merge_sha=merged, head_sha=sha)
+        return merged
+
+    def _put_merge(self, number: int, sha: str, message: str, method: str) -> Any:
         title, _, rest = message.partition("\n")
-        method = self.merge_method()
         body: dict[str, Any] = {"sha": sha, "merge_method": method}
         if method != "rebase":  # a rebase replays the pull request's own commits and messages
             body.update(commit_title=title, commit_message=rest.strip("\n"))
-        try:
-            data = self.api.call("PUT", f"/pulls/{number}/merge", f"merge #{number}", body)
-        except ApiError as exc:
-            if exc.status == 409:
-                raise RefConflict(f"pull request #{number} head is no longer {sha[:12]} ({exc.message})") from None
-            if exc.status == 405:
-                pull = self._pull(self.api.call("GET", f"/pulls/{number}", f"read #{number}"))
-                if pull.state == "merged" and pull.head_sha == sha and pull.merge_sha:
-                    return pull.merge_sha  # an earlier attempt merged it (its answer was lost)
-                raise RuleRefusal(f"GitHub refused to merge #{number}: {exc.message}") from None
-            raise
-        return str(data["sha"])
+        return self.api.call("PUT", f"/pulls/{number}/merge", f"merge #{number}", body)
+
+    def _refused(self, number: int, sha: str, exc: ApiError) -> str:
+        if exc.status == 409:
+            raise RefConflict(f"pull request #{number} head is no longer {sha[:12]} ({exc.message})") from None
+        if exc.status == 405:
+            pull = self._pull(self.api.call("GET", f"/pulls/{number}", f"read #{number}"))
+            if pull.state == "merged" and pull.head_sha == sha and pull.merge_sha:
+                return pull.merge_sha  # an earlier attempt merged it (its answer was lost)
+            raise RuleRefusal(f"GitHub refused to merge #{number}: {exc.message}") from None
+        raise exc
 
     def finish_merge(self, number: int) -> None:
         return None  # PUT /pulls/{n}/merge moves the base and closes the pull request in one request

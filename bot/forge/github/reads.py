@@ -4,7 +4,11 @@ the API (git trees, blobs, compare).
 
 Everything keyed by an object id never changes, so it is remembered: commit -> tree, commit -> file
 listing, blob -> text (blobs the bot wrote are also stored in the checkout's object database, so a
-later run on the same checkout reads them without a request). Branch heads are never cached.
+later run on the same checkout reads them without a request). Branch heads are read once per run: from the
+API, or, for the branches the job fetched just before the bot ran (`fetched`: INCIDENT_BOT_FETCHED, set by
+.github/actions/fetch-incident), from the checkout's `origin/<branch>`. Either may be stale by the time the bot
+writes, so every write stays a compare-and-swap on GitHub's side; a refused one forgets the head, and the next
+read asks the API. In a shallow checkout, history is read as `shallow.py` proves it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from gitdb.base import IStream
 
 from bot.errors import BotError, ForgeError, InputError
 from bot.forge.base import Commit
+from bot.forge.github import shallow
 from bot.forge.github.api import Api
 from bot.forge.github.errors import NotFound, ValidationFailed
 from bot.forge.local import LocalForge, parse_trailers
@@ -44,10 +49,13 @@ def utc(stamp: str) -> str:
 
 
 class Reads:
-    def __init__(self, api: Api, checkout: Path | None, default_branch: str, main_sha: str | None) -> None:
+    def __init__(self, api: Api, checkout: Path | None, default_branch: str, main_sha: str | None,
+                 fetched: frozenset[str] = frozenset()) -> None:
         self.api = api
         self.default_branch = default_branch
         self.local = _open_checkout(checkout, default_branch)
+        self.shallow = self.local is not None and shallow.is_shallow(self.local.repo)
+        self._fetched = set(fetched) if self.local is not None else set()  # branches whose origin/ ref holds
         self._main = main_sha
         self._trees: dict[str, str] = {}  # commit -> tree
         self._parents: dict[str, tuple[str, ...]] = {}
@@ -80,6 +88,10 @@ class Reads:
         """A ref's commit, read once per run: the bot's own ref writes update it, and a refused write
         (RefConflict) forgets it, so a compare-and-swap loop always re-reads after losing."""
         if ref not in self._heads:
+            branch = ref.removeprefix("heads/")
+            if branch in self._fetched and self.local is not None:  # fetched by this job: absent there, absent
+                self._heads[ref] = shallow.remote_ref(self.local.repo, branch)
+                return self._heads[ref]
             try:
                 data = self.api.call("GET", f"/git/ref/{quote(ref)}", f"read {ref}")
                 self._heads[ref] = str(data["object"]["sha"])
@@ -88,9 +100,11 @@ class Reads:
         return self._heads[ref]
 
     def moved(self, ref: str, sha: str | None) -> None:
-        """The bot moved `ref` (heads/...) to `sha`; None: it is unknown again (a write was refused)."""
+        """The bot moved `ref` (heads/...) to `sha`; None: it is unknown again (a write was refused), and the
+        next read asks the API, never the fetched copy, which may be what made the write fail."""
         if sha is None:
             self._heads.pop(ref, None)
+            self._fetched.discard(ref.removeprefix("heads/"))
         else:
             self._heads[ref] = sha
 
@@ -104,9 +118,9 @@ class Reads:
         sha, suffix = found.groups()
         if not suffix:
             return sha
-        if self.has_local(sha) and self.local is not None:
+        if self.has_local(sha) and self.local is not None and not self.shallow:
             return self.local.head(ref)
-        for op, count in _STEP.findall(suffix):
+        for op, count in _STEP.findall(suffix):  # (a shallow checkout hides parents from rev-parse)
             n = int(count) if count else 1
             steps = [0] * n if op == "~" else [n - 1] if n else []  # ~n: n first parents; ^n: the n-th parent
             for index in steps:
@@ -128,7 +142,13 @@ class Reads:
     def commit(self, sha: str) -> Commit:
         if sha not in self._commits:
             if self.has_local(sha) and self.local is not None:
-                return self.local.get_commit(sha)
+                if not self.shallow:
+                    return self.local.get_commit(sha)
+                found = shallow.raw_commit(self.local.repo, sha)  # git log shows a shallow commit parentless
+                if found is not None:
+                    self._learn(sha, found.tree, found.parents)
+                    self._commits[sha] = found
+                    return found
             try:
                 data = self.api.call("GET", f"/git/commits/{sha}", f"read commit {sha[:12]}")
             except (NotFound, ValidationFailed):
@@ -256,10 +276,32 @@ class Reads:
             self._compares[(base, head)] = data
         return self._compares[(base, head)]
 
+    def _local_between(self, b: str, h: str) -> list[Commit] | None:
+        """The commits of b..h from the checkout when it can answer exactly (None: ask the API)."""
+        if self.local is None or not (self.has_local(b) and self.has_local(h)):
+            return None
+        if not self.shallow:
+            return self.local.commits(b, h)
+        if self._behind(b, h):
+            return []
+        found = shallow.between(self.local.repo, b, h)
+        for c in found or []:
+            self._learn(c.sha, c.tree, c.parents)
+            self._commits[c.sha] = c
+        return found
+
+    def _behind(self, b: str, h: str) -> bool:
+        """h is an ancestor of b, as the shallow checkout proves (a merged branch: a parent of main's merge)."""
+        return self.local is not None and self.shallow and h != b and shallow.reaches(self.local.repo, b, h)
+
     def changed_paths(self, base: str, head: str) -> dict[str, str]:
         b, h = self._pair(base, head)
-        if self.has_local(b) and self.has_local(h) and self.local is not None:
+        if self.local is not None and not self.shallow and self.has_local(b) and self.has_local(h):
             return self.local.changed_paths(b, h)
+        if self.local is not None and self._local_between(b, h) is not None:
+            if self._behind(b, h):
+                return {}  # the merge base is h itself: b...h changes nothing
+            return shallow.changed_paths(self.local.repo, b, h)  # b is the merge base: a tree diff
         changed: dict[str, str] = {}
         for f in self._compare(b, h).get("files") or []:
             if f["status"] == "renamed":
@@ -274,14 +316,18 @@ class Reads:
         GitHub's `status` is "ahead" or "identical" exactly when the base is an ancestor of the head
         (https://docs.github.com/en/rest/commits/commits#compare-two-commits)."""
         b, h = self._pair(ancestor, descendant)
-        if self.has_local(b) and self.has_local(h) and self.local is not None:
+        if self.local is not None and not self.shallow and self.has_local(b) and self.has_local(h):
             return self.local.is_ancestor(b, h)
+        if self.local is not None and self.shallow and self.has_local(b) and self.has_local(h) and (
+                b == h or shallow.between(self.local.repo, b, h) is not None or shallow.reaches(self.local.repo, h, b)):
+            return True  # a path from h down to b is proof (the absence of one is not: ask the API)
         return self._compare(b, h).get("status") in ("ahead", "identical")
 
     def commits(self, base: str, head: str) -> list[Commit]:
         b, h = self._pair(base, head)
-        if self.has_local(b) and self.has_local(h) and self.local is not None:
-            return self.local.commits(b, h)
+        local = self._local_between(b, h)
+        if local is not None:
+            return local
         found = []
         for c in self._compare(b, h)["commits"]:
             self._learn(c["sha"], c["commit"]["tree"]["sha"], tuple(p["sha"] for p in c["parents"]))
