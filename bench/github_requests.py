@@ -3,6 +3,7 @@ tests (tests/githubfake: GitHub's REST API, every request and response checked a
 description), with the real PyGithub code and the real CLI, configured as a workflow step would be.
 
     python -m bench.github_requests      # prints a table, writes bench/results/github_requests.json
+    python -m bench.readme --section-from bench/results/github_section.json   # its rows in the README table
 
 Every command runs as a workflow job runs it: on a FRESH runner, whose checkout is what the default
 `actions/checkout` makes (the default branch only, depth 1: one commit, grafted), followed by the workflows'
@@ -49,6 +50,7 @@ from tests.githubfake import REVIEWER_TOKEN, GitHubFake
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "github_requests.json"
+SECTION = ROOT / "bench" / "results" / "github_section.json"  # the README table's rows of this module, run alone
 FIXTURES = ROOT / "fixtures"
 DELIVERY = ("--grafana", str(FIXTURES / "webhook_grafana.json"),
             "--pagerduty", str(FIXTURES / "webhook_pagerduty.json"))
@@ -198,11 +200,22 @@ def misses(data: dict[str, Any]) -> list[str]:
 
 
 def main() -> int:
+    import time
+    from datetime import UTC, datetime
+
+    from bench.run import github_figures, status
+
+    started = time.monotonic()
     data = measure()
     print("\n".join(report(data)))
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", "utf-8")
-    print(f"\nwrote {OUT.relative_to(ROOT)}")
+    figures = github_figures(data)
+    for figure in figures:
+        figure["status"] = status(figure)
+    meta = {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "elapsed_s": time.monotonic() - started}
+    SECTION.write_text(json.dumps({"meta": meta, "figures": figures}, indent=2) + "\n", "utf-8")
+    print(f"\nwrote {OUT.relative_to(ROOT)} and {SECTION.relative_to(ROOT)}")
     problems = misses(data)
     for problem in problems:
         print(f"MISS {problem}", file=sys.stderr)

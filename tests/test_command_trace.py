@@ -50,3 +50,14 @@ def test_secrets_in_the_command_line_are_not_stored(cli, tmp_path: Path):
     assert last["verdict"] == "SYNC PENDING" and last["exit_code"] == 0
     assert "hunter2" not in last["command"] and "s3cr3t" not in last["command"]
     assert "argocd.example.com/applications/gitops" in last["command"] and str(repo) not in last["command"]
+
+
+def test_a_command_and_the_entry_of_its_step_are_one_audit_commit(cli, tmp_path: Path):
+    """The local forge keeps the same trace as GitHub's: one audit commit per command (issue 12, API budget)."""
+    repo = make_repo(tmp_path / "gitops")
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    assert len(git(repo, "rev-list", f"main..audit/{ID}").split()) == 2
+    subject = git(repo, "log", "-1", "--format=%s", f"audit/{ID}").strip()
+    assert "dry_run ok" in subject and subject.endswith("command ok")

@@ -8,8 +8,8 @@
 # Each existing branch is fetched into refs/remotes/origin/<branch> with --shallow-exclude=<default branch>: its
 # commits that main does not hold, nothing of main's history (a branch main already holds: its tip only). Only
 # objects are fetched, as data: the working tree stays the default branch's, and nothing fetched is executed.
-# Writes `fetched=<branches>` to $GITHUB_OUTPUT (and stdout): the branches whose state the checkout now holds,
-# present or absent on GitHub (INCIDENT_BOT_FETCHED for the bot). A branch that could not be fetched is left out,
+# Writes `fetched=<branches>` to $GITHUB_OUTPUT (and stdout, and the checkout's git config incident-bot.fetched):
+# the branches whose state the checkout now holds, present or absent on GitHub (INCIDENT_BOT_FETCHED for the bot). A branch that could not be fetched is left out,
 # and the bot asks the API for it; a copy an earlier job left is deleted first, so none is ever read stale.
 # FETCH_TOKEN (optional): the token git authenticates with, for this process only (the checkout keeps none).
 set -uo pipefail
@@ -20,6 +20,8 @@ fetched=()
 report() {
   echo "fetched=${fetched[*]}"
   if [ -n "${GITHUB_OUTPUT:-}" ]; then echo "fetched=${fetched[*]}" >> "$GITHUB_OUTPUT"; fi
+  # the same list in the checkout itself: the bot trusts a branch only if both name it (this step, this checkout)
+  if [ "${#fetched[@]}" -gt 0 ]; then git config incident-bot.fetched "${fetched[*]}"; fi
 }
 if [ "${INCIDENT_BOT_FORGE:-github}" != "github" ] || ! git rev-parse --git-dir > /dev/null 2>&1; then
   echo "not a GitHub checkout: nothing to fetch (the bot reads everything through its forge)"
@@ -27,6 +29,7 @@ if [ "${INCIDENT_BOT_FORGE:-github}" != "github" ] || ! git rev-parse --git-dir 
   exit 0
 fi
 
+git config --unset-all incident-bot.fetched 2> /dev/null || true
 ids=()
 if [ "${1:-}" = "--merged" ]; then
   mapfile -t ids < <(git log -1 --format=%B HEAD | grep -oE '\b[A-Z]+-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]+\b' | sort -u)

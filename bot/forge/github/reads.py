@@ -55,7 +55,8 @@ class Reads:
         self.default_branch = default_branch
         self.local = _open_checkout(checkout, default_branch)
         self.shallow = self.local is not None and shallow.is_shallow(self.local.repo)
-        self._fetched = set(fetched) if self.local is not None else set()  # branches whose origin/ ref holds
+        # branches whose origin/ ref holds their state: named by the step (the environment) and by the checkout
+        self._fetched = set(fetched) & shallow.fetched_here(self.local.repo) if self.local and fetched else set()
         self._main = main_sha
         self._trees: dict[str, str] = {}  # commit -> tree
         self._parents: dict[str, tuple[str, ...]] = {}

@@ -122,3 +122,11 @@ def remote_ref(repo: Repo, branch: str) -> str | None:
         return str(repo.git.rev_parse("--verify", "--quiet", f"refs/remotes/origin/{branch}^{{commit}}"))
     except GitCommandError:
         return None
+
+
+def fetched_here(repo: Repo) -> set[str]:
+    """The branches the fetch step recorded in this checkout (git config incident-bot.fetched)."""
+    try:
+        return set(str(repo.git.config("--get", "incident-bot.fetched")).split())
+    except GitCommandError:
+        return set()
