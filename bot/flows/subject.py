@@ -62,10 +62,11 @@ def _recorded_merge(ws: Workspace, incident_id: str) -> str | None:
 
 
 def snapshot(ws: Workspace, s: Subject, step: str, *, reviewer: str | None = None,
-             approves_action: str | None = None, also: frozenset[str] = frozenset()) -> lifecycle.Snapshot:
+             approves_action: str | None = None, also: frozenset[str] = frozenset(),
+             without: frozenset[str] = frozenset()) -> lifecycle.Snapshot:
     """The inputs of `step`'s facts for the subject (checks and reviews on its head, main's CODEOWNERS and
-    emergency stop), reading from the forge only what the table says the step needs."""
-    need = lifecycle.inputs(step) | also
+    emergency stop), reading from the forge only what the table says the step needs (less `without`)."""
+    need = (lifecycle.inputs(step) | also) - without
     checks = ws.forge.checks(s.head) if "checks" in need else {}
     reviews = ws.forge.reviews(s.pull.number) if "reviews" in need else ()
     return lifecycle.Snapshot(
