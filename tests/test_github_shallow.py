@@ -6,6 +6,7 @@ What the checkout cannot prove is asked of the API; a head the job fetched is ne
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,12 @@ def runner(cli, server: GitHubFake, tmp_path: Path, monkeypatch: pytest.MonkeyPa
         path = checkout_of(server, tmp_path / f"runner-{len(made)}", shallow=True)
         fetched = workflow_fetch(path, mirror_of(server, tmp_path / "origin.git", mirrored), *incidents)
         go = cli_runner(cli, server, path, monkeypatch)
-        return (lambda *argv, **env: go(*argv, INCIDENT_BOT_FETCHED=fetched, **env)), fetched
+
+        def on_runner(*argv: str, **env: str):
+            return go(*argv, INCIDENT_BOT_FETCHED=fetched, **env)
+
+        on_runner.checkout = path  # type: ignore[attr-defined]
+        return on_runner, fetched
 
     return fresh
 
@@ -122,3 +128,36 @@ def test_a_fetched_list_the_checkout_does_not_hold_is_not_believed(run) -> None:
     assert run("check", "readiness", ID).code == 0
     verified = run("audit", "verify", ID, INCIDENT_BOT_FETCHED=f"{BRANCH} audit/{ID}")
     assert verified.code == 0 and verified.out.startswith(f"VERIFIED incident={ID}"), verified.err
+
+
+def test_an_object_missing_from_the_checkout_is_read_from_the_api(run, runner, server: GitHubFake) -> None:
+    """A checkout that lacks an object (a pruned or partial clone) answers nothing about it: the file is read from
+    GitHub, not taken for absent, and the verdict is the same."""
+    assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).code == 0
+    go, _ = runner(ID)
+    checkout = go.checkout
+    spec = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD:specs/high_memory_usage/specify.md"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    (checkout / ".git" / "objects" / spec[:2] / spec[2:]).unlink()
+    judged = go("check", "readiness", ID)
+    assert judged.code == 0 and "score=25/25" in judged.out, judged.err
+    assert [e.path.rsplit("/", 1)[1] for e in judged.requests if e.operation_id == "git/get-blob"] == [spec]
+
+
+def test_post_merge_on_a_fresh_runner_knows_the_merged_head_is_in_main(run, runner, server: GitHubFake) -> None:
+    """The merge commit is the checkout (depth 1) and names the merged head as its parent: that head is in main,
+    so nothing lies between them and no compare is needed; the merge and its pending sync are recorded."""
+    assert run("open", "--grafana", GRAFANA, "--pagerduty", PAGERDUTY).code == 0
+    assert run("check", "readiness", ID).code == 0
+    assert run("check", "dry-run", ID).code == 0
+    assert run("approve", ID, "--reviewer", "@alice", token=REVIEWER_TOKEN,
+               INCIDENT_BOT_IDENTITY="incident-bot[bot]").code == 0
+    assert run("merge", ID).code == 0
+    tip = str(server.ref_sha("main"))
+    go, fetched = runner("--merged")
+    assert BRANCH in fetched.split()
+    recorded = go("post-merge", "--commit", tip)
+    assert recorded.code == 0 and recorded.out.startswith(f"SYNC PENDING incident={ID} revision={tip[:12]}"), \
+        recorded.err
+    assert {e.operation_id for e in recorded.requests} & OBJECT_READS == set()
+    assert [(e["step"], e["status"]) for e in trace(server)][-2:] == [("sync", "pending"), ("command", "ok")]

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from git.exc import GitCommandError
 from gitdb.base import IStream
 
 from bot.errors import BotError, ForgeError, InputError
@@ -193,7 +194,10 @@ class Reads:
     def known_listing(self, sha: str) -> dict[str, str] | None:
         """The listing when it costs no request (remembered, or in the checkout)."""
         if sha not in self._listings and self.has_local(sha) and self.local is not None:
-            out = str(self.local.repo.git.ls_tree("-r", "-z", "--full-tree", sha))
+            try:
+                out = str(self.local.repo.git.ls_tree("-r", "-z", "--full-tree", sha))
+            except GitCommandError:  # a tree missing locally
+                return None
             entries = (line.split("\t", 1) for line in out.split("\0") if line)
             self._listings[sha] = {path: meta.split()[2] for meta, path in entries if meta.split()[1] == "blob"}
         return self._listings.get(sha)
@@ -238,7 +242,12 @@ class Reads:
         if sha is None:
             return None
         if self.has_local(sha) and self.local is not None:
-            return self.local.read(sha, path)
+            text = self.local.read(sha, path)
+            if text is not None:
+                return text
+            listed = self.known_listing(sha)
+            if listed is not None and path not in listed:
+                return None  # not in the commit; listed but not here (an object missing locally): the API
         blob = (self.listing(sha) or {}).get(path)
         return None if blob is None else self.texts([blob])[blob]
 
@@ -246,9 +255,16 @@ class Reads:
         sha = self.resolve(ref)
         if sha is None:
             return {}
-        if self.has_local(sha) and self.local is not None:
-            return self.local.tree(sha, prefix)
         top = prefix.rstrip("/")
+        if self.has_local(sha) and self.local is not None:
+            try:
+                files = self.local.tree(sha, prefix)
+            except ForgeError:  # a tree missing locally
+                files = None
+            listed = self.known_listing(sha)
+            if files is not None and listed is not None and all(
+                    p in files for p in listed if not top or p == top or p.startswith(top + "/")):
+                return files  # else an object is missing locally: the API gives what is not here
         found = {p: b for p, b in (self.listing(sha) or {}).items() if not top or p == top or p.startswith(top + "/")}
         texts = self.texts(list(found.values()))
         return {p: texts[b] for p, b in sorted(found.items())}
@@ -297,12 +313,15 @@ class Reads:
 
     def changed_paths(self, base: str, head: str) -> dict[str, str]:
         b, h = self._pair(base, head)
-        if self.local is not None and not self.shallow and self.has_local(b) and self.has_local(h):
-            return self.local.changed_paths(b, h)
-        if self.local is not None and self._local_between(b, h) is not None:
-            if self._behind(b, h):
-                return {}  # the merge base is h itself: b...h changes nothing
-            return shallow.changed_paths(self.local.repo, b, h)  # b is the merge base: a tree diff
+        try:
+            if self.local is not None and not self.shallow and self.has_local(b) and self.has_local(h):
+                return self.local.changed_paths(b, h)
+            if self.local is not None and self._local_between(b, h) is not None:
+                if self._behind(b, h):
+                    return {}  # the merge base is h itself: b...h changes nothing
+                return shallow.changed_paths(self.local.repo, b, h)  # b is the merge base: a tree diff
+        except (ForgeError, GitCommandError):
+            pass  # a tree missing locally: the API's compare
         changed: dict[str, str] = {}
         for f in self._compare(b, h).get("files") or []:
             if f["status"] == "renamed":
