@@ -44,6 +44,7 @@ SECRET = "bench-pd-secret"
 GRAFANA_SECRET = "bench-grafana-secret"
 INCIDENTS, CLIENTS, PROCESSES = 50, 32, 2
 DEADLINE_S = 1.0  # INCIDENT_BOT_BODY_DEADLINE and INCIDENT_BOT_HEADER_TIMEOUT of the benchmarked receiver
+PROFILE_ENV = "BENCH_RECEIVER_PROFILE"
 SECTION = "Webhook receiver on loopback (bench/receiver_bench.py: 32 clients, aiohttp in 2 processes, 2 cores shared)"
 
 
@@ -61,6 +62,7 @@ def deliveries(count: int, first: int = 0) -> list[tuple[str, bytes, dict[str, s
 
 
 class Forge(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as GitHub's API
     events: list[str] = []
     keys: set[str] = set()
     lock = threading.Lock()
@@ -101,14 +103,40 @@ def serve_child(port_file: str) -> None:
         os.replace(port_file + ".tmp", port_file)
 
     server.startup = startup  # type: ignore[method-assign]
+    if os.environ.get(PROFILE_ENV):
+        _profiled(os.environ[PROFILE_ENV], server)
     server.run()
 
 
-def start(spool: Path, forge_url: str) -> tuple[subprocess.Popen[bytes], int]:
+def _profiled(out: str, server: Any) -> None:
+    """--profile: SIGUSR1 starts cProfile on the event loop's thread, SIGUSR2 stops it and writes `out`;
+    the threads' native ids go to `out`.threads once the server is up (their CPU is read from /proc)."""
+    import cProfile
+
+    profiler = cProfile.Profile(time.thread_time)  # CPU time: a wait for the GIL or the core is not counted
+    signal.signal(signal.SIGUSR1, lambda *_: profiler.enable())
+
+    def dump(*_: object) -> None:
+        profiler.disable()
+        profiler.dump_stats(out + ".tmp")
+        os.replace(out + ".tmp", out)
+
+    signal.signal(signal.SIGUSR2, dump)
+    started = server.startup
+
+    async def startup(sockets: Any = None) -> None:
+        await started(sockets)
+        Path(out + ".threads").write_text(json.dumps({t.name: t.native_id for t in threading.enumerate()}))
+
+    server.startup = startup
+
+
+def start(spool: Path, forge_url: str, profile: str = "") -> tuple[subprocess.Popen[bytes], int]:
     port_file = str(spool) + ".port"
     Path(port_file).unlink(missing_ok=True)
-    env = {**os.environ, "INCIDENT_BOT_PAGERDUTY_SECRET": SECRET, "INCIDENT_BOT_GRAFANA_SECRET": GRAFANA_SECRET,
-           "INCIDENT_BOT_SPOOL": str(spool), "INCIDENT_BOT_FORWARD": "dispatch", "GITHUB_REPOSITORY": "acme/gitops",
+    env = {**os.environ, PROFILE_ENV: profile, "INCIDENT_BOT_PAGERDUTY_SECRET": SECRET,
+           "INCIDENT_BOT_GRAFANA_SECRET": GRAFANA_SECRET, "INCIDENT_BOT_SPOOL": str(spool),
+           "INCIDENT_BOT_FORWARD": "dispatch", "GITHUB_REPOSITORY": "acme/gitops",
            "GITHUB_TOKEN": "bench", "GITHUB_API_URL": forge_url, "INCIDENT_BOT_COALESCE_SECONDS": "0.5",
            "INCIDENT_BOT_FORWARD_BACKOFF": "0.1", "INCIDENT_BOT_BODY_DEADLINE": str(DEADLINE_S),
            "INCIDENT_BOT_HEADER_TIMEOUT": str(DEADLINE_S)}
@@ -394,6 +422,71 @@ def compare_clients(count: int) -> dict[str, Any]:
     return out
 
 
+# ---------------------------------------------------------------- where the microseconds go
+
+def thread_cpu(pid: int, tid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile(count: int, top: int = 35) -> dict[str, Any]:
+    """The receiver's CPU per request by thread (bare, then receiver: /proc/<pid>/task), then one more
+    receiver load under cProfile on the event loop's thread (its tottime per delivery, top functions)."""
+    import pstats
+
+    out: dict[str, Any] = {}
+    forge = ThreadingHTTPServer(("127.0.0.1", 0), Forge)
+    threading.Thread(target=forge.serve_forever, daemon=True).start()
+    with tempfile.TemporaryDirectory() as tmp:
+        stats_file = str(Path(tmp) / "loop.prof")
+        process, port = start(Path(tmp) / "spool.db", f"http://127.0.0.1:{forge.server_address[1]}", stats_file)
+        try:
+            threads = json.loads(Path(stats_file + ".threads").read_text())
+            http_load.load("127.0.0.1", port, "/bare/pagerduty", deliveries(1000, first=10 * count), CLIENTS,
+                           PROCESSES)
+            for name, path, items in (("bare", "/bare/pagerduty", deliveries(count)),
+                                      ("receiver", "/webhook/pagerduty", deliveries(count))):
+                before = {t: thread_cpu(process.pid, tid) for t, tid in threads.items()}
+                total = cpu_seconds(process.pid)
+                result = http_load.load("127.0.0.1", port, path, items, CLIENTS, PROCESSES)
+                per = {t: (thread_cpu(process.pid, tid) - before[t]) / count * 1e6 for t, tid in threads.items()}
+                out[name] = {"per_s": result.per_s(), "cpu_us": (cpu_seconds(process.pid) - total) / count * 1e6,
+                             "threads_us": {t: round(v) for t, v in per.items() if v > 0.5}}
+                print(f"{name}: {result.per_s():,.0f}/s, server CPU {out[name]['cpu_us']:.0f} us per request "
+                      f"({', '.join(f'{t} {v:.0f}' for t, v in per.items() if v > 0.5)})", flush=True)
+            wait_drained(port)
+            if not top:
+                return out
+            os.kill(process.pid, signal.SIGUSR1)
+            time.sleep(0.2)
+            http_load.load("127.0.0.1", port, "/webhook/pagerduty", deliveries(count, first=count), CLIENTS, PROCESSES)
+            os.kill(process.pid, signal.SIGUSR2)
+            deadline = time.monotonic() + 30
+            while not Path(stats_file).is_file() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            stats = pstats.Stats(stats_file)
+            if os.environ.get("BENCH_PROFILE_KEEP"):
+                stats.dump_stats(os.environ["BENCH_PROFILE_KEEP"])
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    forge.shutdown()
+    rows = sorted(stats.stats.items(), key=lambda kv: kv[1][2], reverse=True)  # type: ignore[attr-defined]
+    loop_us = sum(v[2] for _, v in rows) / count * 1e6
+    print(f"cProfile of the event loop's thread, receiver load: {loop_us:.0f} us per delivery (thread CPU time, "
+          "the profiler's overhead included); top functions by tottime, us per delivery (own, cumulative):")
+    out["profile"] = []
+    for (file, lineno, func), (_, calls, tottime, cumtime, _) in rows[:top]:
+        where = f"{Path(file).name}:{lineno}({func})" if lineno else func
+        out["profile"].append({"function": where, "calls_per": calls / count, "own_us": tottime / count * 1e6,
+                               "cum_us": cumtime / count * 1e6})
+        print(f"  {tottime / count * 1e6:7.1f} {cumtime / count * 1e6:8.1f}  {calls / count:5.2f}x  {where}")
+    return out
+
+
 # ---------------------------------------------------------------- figures
 
 def figures(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -455,6 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client", choices=http_load.CLIENTS, default="aiohttp")
     parser.add_argument("--compare-clients", action="store_true",
                         help="only measure the bare endpoint under httpx, aiohttp and a raw asyncio client")
+    parser.add_argument("--profile", type=int, metavar="TOP", nargs="?", const=35,
+                        help="only the receiver's CPU per request by thread, and cProfile of its event loop "
+                             "(its TOP functions; 0: no cProfile)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--refigure", metavar="JSON", help=argparse.SUPPRESS)  # figures again from stored results
     parser.add_argument("--update-latest", action="store_true",
@@ -471,6 +567,9 @@ def main(argv: list[str] | None = None) -> int:
         for fig in stored["figures"]:
             fig["status"] = status_of(fig)
         Path(args.refigure).write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n", "utf-8")
+        return 0
+    if args.profile is not None:
+        profile(args.count, args.profile)
         return 0
     if args.compare_clients:
         print(json.dumps(compare_clients(args.count), indent=2))

@@ -27,7 +27,7 @@ CASES = [
     '{"a": 123456789012345678901234}', '{"a": -9223372036854775808}', '{"a": 9223372036854775807}',
     '{"a": 1e999}', '{"a": NaN}', '{"a": [Infinity]}',
     "[" * 63 + "]" * 63, "[" * 64 + "]" * 64, "[" * 65 + "]" * 65, '{"a":' * 70 + "1" + "}" * 70,
-    '"\ud800"',
+    '"\ud800"', '{"a": "\x7f raw"}', '{"a\x7f": 1}', '{"a": "caf\u00e9 \u2603 raw"}',
 ]
 
 
@@ -39,6 +39,20 @@ def test_the_shortcut_refuses_exactly_what_the_walk_refuses(text):
         expected = (exc.field, exc.problem)
     try:
         got: object = loader.parse_json(text, "x")
+    except InputError as exc:
+        got = (exc.field, exc.problem)
+    assert got == expected
+
+
+@pytest.mark.parametrize("text", [case for case in CASES if not any("\ud800" <= c <= "\udfff" for c in case)])
+def test_the_shortcut_for_bytes_refuses_exactly_what_the_walk_refuses(text):
+    """Bytes (the receiver's bodies) take a shorter check: strict UTF-8 decoding leaves no lone surrogate."""
+    try:
+        expected: object = walked(text)
+    except InputError as exc:
+        expected = (exc.field, exc.problem)
+    try:
+        got: object = loader.parse_json(text.encode("utf-8"), "x")
     except InputError as exc:
         got = (exc.field, exc.problem)
     assert got == expected

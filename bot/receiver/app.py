@@ -64,7 +64,7 @@ class Receiver:
         self.worker = (Worker(self.settings, self.forward, self.metrics, self.log, self.now)
                        if self.forward is not None else None)
         self.writer = Writer(self.settings.spool, self.settings.spool_max_mb, self.settings.rejected_keep,
-                             self.worker.wake if self.worker else (lambda: None))
+                             self.worker.wake if self.worker else (lambda: None), checkpoints=self.worker is None)
         self._slots: asyncio.Semaphore | None = None
         routes = [
             Route("/healthz", self._healthz, methods=["GET"]),
@@ -117,7 +117,7 @@ class Receiver:
         status, note = 500, ""
         try:
             try:
-                source = detect_source(request.url.path)
+                source = detect_source(request.scope["path"])
             except UnknownRoute:
                 raise _Refused(404, "not found", "unknown_path") from None
             if request.method != "POST":
@@ -127,7 +127,7 @@ class Receiver:
             return response
         except _Refused as refused:
             status, note = refused.status, refused.note
-            self.metrics.rejected.labels(source, refused.reason).inc()
+            self.metrics.count(self.metrics.rejected, source, refused.reason)
             text = "" if request.method == "HEAD" else refused.text + "\n"
             return PlainTextResponse(text, status_code=refused.status, headers=refused.headers)
         except Exception as exc:  # the message may quote the body: only the class reaches the log
@@ -138,7 +138,8 @@ class Receiver:
 
     async def _deliver(self, source: str, request: Request) -> Response:
         headers: dict[str, str] = {}
-        for name, value in request.headers.items():
+        for raw_name, raw_value in request.scope["headers"]:  # names are lower case (ASGI), bytes latin-1
+            name, value = raw_name.decode("latin-1"), raw_value.decode("latin-1")
             headers[name] = f"{headers[name]},{value}" if name in headers else value
         length = headers.get("content-length")
         if length is not None:
@@ -173,27 +174,36 @@ class Receiver:
                 raise _Refused(503, "spool unavailable; retry later", "spool_unavailable",
                                "SpoolUnavailable") from None
         if stored.duplicate:
-            self.metrics.deduplicated.labels(source).inc()
+            self.metrics.count(self.metrics.deduplicated, source)
             return PlainTextResponse(f"duplicate of delivery {stored.id}\n", status_code=202)
-        self.metrics.received.labels(source).inc()
+        self.metrics.count(self.metrics.received, source)
         return PlainTextResponse(f"accepted delivery {stored.id}\n", status_code=202)
 
     async def _read(self, request: Request) -> bytes:
+        # ASGI's receive() directly (Starlette's request.stream() adds a generator and its checks per chunk);
+        # a body that came with the headers is one message, returned as it is
+        receive = request.receive
         chunks: list[bytes] = []
         size = 0
         try:
             async with asyncio.timeout(self.settings.body_deadline):
-                async for chunk in request.stream():
+                while True:
+                    message = await receive()
+                    if message["type"] != "http.request":  # http.disconnect
+                        raise ClientDisconnect()
+                    chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > self.settings.max_body:
                         raise _Refused(413, "payload too large", "too_large")
                     chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
         except TimeoutError:
             raise _Refused(408, f"body not received within {self.settings.body_deadline:g} s", "slow_body",
                            "slow body") from None
         except ClientDisconnect:
             raise _Refused(400, "client disconnected", "bad_request", "client disconnected") from None
-        return b"".join(chunks)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def _keep_rejected(self, source: str, err: Unusable, body: bytes, received_at: float) -> None:
         entry = Rejected(source=source, received_at=received_at, reason=f"{err.reason}: {err.problem}"[:300],
@@ -203,8 +213,8 @@ class Receiver:
             await self.writer.reject(entry)
 
     def _log(self, request: Request, status: int, source: str, note: str) -> None:
-        path = _UNPRINTABLE.sub("?", request.url.path)[:200]
-        method = _UNPRINTABLE.sub("?", request.method)[:16]
+        path = _UNPRINTABLE.sub("?", request.scope["path"])[:200]
+        method = _UNPRINTABLE.sub("?", request.scope["method"])[:16]
         line = f"incident-bot serve: {method} {path} {status} source={source}"
         if note:
             line += f" ({_UNPRINTABLE.sub(' ', note)[:160]})"

@@ -9,13 +9,13 @@ repository_dispatch runs an `open` that reports DUPLICATE).
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.config.loader import parse_json
 from bot.errors import ForgeError
@@ -29,6 +29,7 @@ Forward = Callable[[str, bytes], str]  # (source, body) -> a one-line outcome; r
 Log = Callable[[str], None]
 POLL_SECONDS = 0.1
 PRUNE_EVERY_SECONDS = 3600.0
+CHECKPOINT_EVERY_SECONDS = 1.0  # the writer's connection leaves checkpoints to this thread
 
 
 def open_forward(workspace: Callable[[], Any]) -> Forward:
@@ -57,32 +58,63 @@ def open_forward(workspace: Callable[[], Any]) -> Forward:
     return forward
 
 
-def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> Forward:
-    """POST /repos/{owner}/{repo}/dispatches (README "Send the alerts"): the intake workflow runs `open`."""
-    url = f"{target.api_url}/repos/{target.repository}/dispatches"
+def dispatch_forward(target: Dispatch, timeout: float = 10.0) -> DispatchForward:
+    return DispatchForward(target, timeout)
 
-    def forward(source: str, body: bytes) -> str:
+
+class DispatchForward:
+    """POST /repos/{owner}/{repo}/dispatches (README "Send the alerts"): the intake workflow runs `open`.
+
+    One kept-alive connection (the worker is one thread): a connection per dispatch, and its TLS
+    handshake, cost more CPU than the rest of a forward. A connection the server closed while idle is
+    opened again once, for the same request; any other failure is the forward's (retried by the worker)."""
+
+    def __init__(self, target: Dispatch, timeout: float = 10.0) -> None:
+        self._url = urlsplit(f"{target.api_url}/repos/{target.repository}/dispatches")
+        self._connect = http.client.HTTPSConnection if self._url.scheme == "https" else http.client.HTTPConnection
+        self._timeout = timeout
+        self._headers = {"Authorization": f"Bearer {target.token}", "Accept": "application/vnd.github+json",
+                         "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
+                         "User-Agent": "incident-bot-receiver"}
+        self._connection: http.client.HTTPConnection | None = None
+
+    def __repr__(self) -> str:  # never the token
+        return f"DispatchForward({self._url.geturl()})"
+
+    def __call__(self, source: str, body: bytes) -> str:
         payload = parse_json(body, f"POST /webhook/{source}")
         event = NOTIFICATIONS[source].dispatch_event if source in NOTIFICATIONS else f"{source}-alert"
-        data = json.dumps({"event_type": event, "client_payload": {"payload": payload}})
-        headers = {"Authorization": f"Bearer {target.token}", "Accept": "application/vnd.github+json",
-                   "X-GitHub-Api-Version": "2022-11-28", "Content-Type": "application/json",
-                   "User-Agent": "incident-bot-receiver"}
-        # the configured GITHUB_API_URL (http or https)
-        request = urllib.request.Request(url, data=data.encode(), method="POST", headers=headers)  # noqa: S310
+        data = json.dumps({"event_type": event, "client_payload": {"payload": payload}}).encode()
+        reused = self._connection is not None
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
-                status = response.status
-        except urllib.error.HTTPError as err:
-            err.close()
-            raise ForgeError(f"repository_dispatch answered {err.code}") from None
-        except (urllib.error.URLError, OSError) as err:
+            try:
+                status = self._post(data)
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self.close()
+                if not reused:
+                    raise
+                status = self._post(data)  # the server had closed the idle connection: the request never arrived
+        except (http.client.HTTPException, OSError) as err:
+            self.close()
             raise ForgeError(f"repository_dispatch failed: {type(err).__name__}") from None
         if status != 204:
-            raise ForgeError(f"repository_dispatch answered {status}, expected 204")
+            raise ForgeError(f"repository_dispatch answered {status}" + ("" if status >= 300 else ", expected 204"))
         return f"DISPATCHED {event}"
 
-    return forward
+    def _post(self, data: bytes) -> int:
+        if self._connection is None:
+            self._connection = self._connect(self._url.hostname or "", self._url.port, timeout=self._timeout)
+        self._connection.request("POST", self._url.path, body=data, headers=self._headers)
+        response = self._connection.getresponse()
+        response.read()
+        if response.will_close:
+            self.close()
+        return response.status
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 class Worker:
@@ -106,6 +138,8 @@ class Worker:
         self._stop.set()
         self._wake.set()
         self._thread.join(timeout=30)
+        if isinstance(self._forward, DispatchForward):
+            self._forward.close()
         if self._spool is not None:
             self._spool.close()
 
@@ -114,22 +148,34 @@ class Worker:
 
     def _run(self) -> None:
         assert self._spool is not None
-        last_prune = 0.0
+        last_prune = last_checkpoint = 0.0
+        settle = self.settings.coalesce_seconds
         while not self._stop.is_set():
+            settling = None
             try:
                 now = self._now()
                 if now - last_prune > PRUNE_EVERY_SECONDS:
                     self._spool.prune(now)
                     last_prune = now
-                batch = self._spool.next_batch(now, self.settings.coalesce_seconds)
+                if now - last_checkpoint > CHECKPOINT_EVERY_SECONDS:
+                    self._spool.checkpoint()
+                    last_checkpoint = now
+                batch = self._spool.next_batch(now, settle)
+                if batch is None:
+                    settling = self._spool.settling(now, settle)
             except SpoolUnavailable as exc:
                 self._log(f"incident-bot serve: spool read failed ({type(exc).__name__})")
                 batch = None
-            if batch is None:
+            if batch is not None:
+                self._one(batch)
+            elif settling is not None:
+                # every delivery committed meanwhile settles after the oldest pending one: its commit's
+                # wake-up would only run the same query again (once per group commit, in a storm)
+                self._stop.wait(min(settling, POLL_SECONDS))
+                self._wake.clear()
+            else:
                 self._wake.wait(POLL_SECONDS)
                 self._wake.clear()
-                continue
-            self._one(batch)
 
     def _one(self, batch: Batch) -> None:
         assert self._spool is not None

@@ -16,6 +16,7 @@ REJECT_REASONS = ("bad_signature", "too_large", "slow_body", "not_json", "not_an
 
 class Metrics:
     def __init__(self, depth: Callable[[], tuple[int, float | None]], clock: Callable[[], float] = time.time) -> None:
+        self._children: dict[tuple[Counter, tuple[str, ...]], Counter] = {}
         self.registry = CollectorRegistry(auto_describe=True)
         r = self.registry
         self.received = Counter("incident_bot_deliveries_received", "Verified deliveries written to the spool "
@@ -47,3 +48,11 @@ class Metrics:
 
         depth_gauge.set_function(read_depth)
         oldest_gauge.set_function(read_oldest)
+
+    def count(self, counter: Counter, *labels: str) -> None:
+        """counter.labels(*labels).inc(), the child looked up once (`labels` validates and locks each time)."""
+        key = (counter, labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = counter.labels(*labels)
+        child.inc()

@@ -120,7 +120,7 @@ class Row:
 class Spool:
     """One connection (thread-safe through a lock); open one per thread that writes a lot."""
 
-    def __init__(self, path: Path, max_mb: int = 512, *, create: bool = True) -> None:
+    def __init__(self, path: Path, max_mb: int = 512, *, create: bool = True, checkpoints: bool = True) -> None:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise InputError(str(self.path), "", "no spool here (set INCIDENT_BOT_SPOOL)")
@@ -132,6 +132,8 @@ class Spool:
             self._db.execute("PRAGMA busy_timeout=10000")
             page = int(self._db.execute("PRAGMA page_size").fetchone()[0])
             self._db.execute(f"PRAGMA max_page_count={max(16, max_mb * 1024 * 1024 // page)}")
+            if not checkpoints:  # another connection calls checkpoint() (the writer's commits stay short)
+                self._db.execute("PRAGMA wal_autocheckpoint=0")
             self._db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise SpoolUnavailable(f"spool {self.path}: {exc}") from None
@@ -199,12 +201,27 @@ class Spool:
             if first is None:
                 return None
             rows = self._db.execute(
-                "SELECT id, body, headers, attempts, received_at FROM deliveries "
+                "SELECT id, attempts, received_at FROM deliveries "
                 "WHERE state = 'pending' AND source = ? AND group_key = ? ORDER BY id", first).fetchall()
-        newest = rows[-1]
-        return Batch(source=first[0], group_key=first[1], id=int(newest[0]), body=bytes(newest[1]),
-                     headers=parse_json(newest[2], "spool headers"), members=tuple(int(r[0]) for r in rows),
-                     attempts=max(int(r[3]) for r in rows), oldest_received_at=min(float(r[4]) for r in rows))
+            body, headers = self._db.execute("SELECT body, headers FROM deliveries WHERE id = ?",
+                                             (rows[-1][0],)).fetchone()  # only the newest is sent
+        return Batch(source=first[0], group_key=first[1], id=int(rows[-1][0]), body=bytes(body),
+                     headers=parse_json(headers, "spool headers"), members=tuple(int(r[0]) for r in rows),
+                     attempts=max(int(r[1]) for r in rows), oldest_received_at=min(float(r[2]) for r in rows))
+
+    def settling(self, now: float, settle: float) -> float | None:
+        """Seconds until the oldest pending delivery has waited `settle`, while it has not; else None."""
+        with self._lock:
+            row = self._db.execute("SELECT received_at FROM deliveries WHERE state = 'pending' "
+                                   "ORDER BY received_at, id LIMIT 1").fetchone()
+        wait = None if row is None else float(row[0]) + settle - now
+        return wait if wait is not None and wait > 0 else None
+
+    def checkpoint(self) -> None:
+        """Copy committed pages from the WAL into the database file without waiting for the writer (a
+        PASSIVE checkpoint, https://www.sqlite.org/wal.html#checkpointing), so the WAL stays short."""
+        with self._lock, contextlib.suppress(sqlite3.Error):
+            self._db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
 
     def forwarded(self, batch: Batch, now: float) -> None:
         """The forge has it: bodies go, hashes and ids stay for deduplication."""

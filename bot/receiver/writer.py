@@ -1,7 +1,8 @@
-"""The spool's one writer thread: group commit. Requests queue their delivery and wait; the thread writes
-everything queued so far in one transaction (one fsync), then answers them all with one wake-up of the
-event loop (not one per request). Under a storm the batch grows, so the cost of durability per delivery
-falls instead of the queue growing."""
+"""The spool's one writer thread: group commit. Requests queue their delivery and wait; the event loop hands
+what its requests queued in one pass to the thread as one item (one wake-up of the thread, not one per
+request); the thread writes everything handed over so far in one transaction (one fsync), then answers them
+all with one wake-up of the event loop. Under a storm the batch grows, so the cost of durability per
+delivery falls instead of the queue growing."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ _STOP = object()
 
 
 class Writer:
-    def __init__(self, path: Path, max_mb: int, rejected_keep: int, on_commit: Callable[[], None]) -> None:
-        self._spool = Spool(path, max_mb)
+    def __init__(self, path: Path, max_mb: int, rejected_keep: int, on_commit: Callable[[], None],
+                 checkpoints: bool = True) -> None:
+        self._spool = Spool(path, max_mb, checkpoints=checkpoints)  # False: the forwarder checkpoints
         self._keep = rejected_keep
         self._on_commit = on_commit
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()  # lists of (item, future), or _STOP
+        self._outbox: list[tuple[object, asyncio.Future[Any]]] = []  # queued by the event loop, not handed over
         self._thread = threading.Thread(target=self._run, name="spool-writer", daemon=True)
         self.healthy = True  # False after a failed write, True again after a successful one (readyz)
 
@@ -38,35 +41,46 @@ class Writer:
 
     async def add(self, delivery: Delivery) -> Stored:
         """Wait until the delivery is committed (or raise SpoolUnavailable)."""
-        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
-        self._queue.put((delivery, future))
-        return await future
+        stored: Stored = await self._queued(delivery)
+        return stored
 
     async def reject(self, entry: Rejected) -> None:
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.put((entry, future))
-        await future
+        await self._queued(entry)
+
+    def _queued(self, item: Delivery | Rejected) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        self._outbox.append((item, future))
+        if len(self._outbox) == 1:  # the first of this pass: hand over once the loop has run the others
+            loop.call_soon(self._hand_over)
+        return future
+
+    def _hand_over(self) -> None:
+        items, self._outbox = self._outbox, []
+        self._queue.put(items)
 
     def _run(self) -> None:
         while True:
             first = self._queue.get()
             if first is _STOP:
                 return
-            items = [first]
+            assert isinstance(first, list)
+            items = first
             while len(items) < MAX_BATCH:
                 try:
-                    item = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is _STOP:
+                if more is _STOP:
                     self._queue.put(_STOP)
                     break
-                items.append(item)
+                assert isinstance(more, list)
+                items = items + more
             self._write(items)
 
-    def _write(self, items: list[object]) -> None:
-        adds = [i for i in items if isinstance(i, tuple) and isinstance(i[0], Delivery)]
-        rejects = [i for i in items if isinstance(i, tuple) and isinstance(i[0], Rejected)]
+    def _write(self, items: list[tuple[object, asyncio.Future[Any]]]) -> None:
+        adds = [(d, f) for d, f in items if isinstance(d, Delivery)]
+        rejects = [(r, f) for r, f in items if isinstance(r, Rejected)]
         answers: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         if adds:
             try:

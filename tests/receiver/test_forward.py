@@ -173,3 +173,41 @@ def test_repository_dispatch_to_the_intake_workflow(tmp_path, github):
     assert payload == {"event_type": "pagerduty-alert", "client_payload": {"payload": json.loads(PD_BODY)}}
     assert not any("ghs_Token123" in line for line in rx.log)
     assert any("repository_dispatch answered 502" in line for line in rx.log)
+
+
+class _KeepAlive(_GitHub):
+    """The same, over HTTP/1.1 keep-alive as GitHub's API; notes each request's connection (client port)."""
+
+    protocol_version = "HTTP/1.1"
+    ports: list[int] = []
+    drop = False  # close the connection after answering, without saying so (as an idle timeout would)
+
+    def do_POST(self) -> None:
+        type(self).ports.append(self.client_address[1])
+        drop = type(self).drop  # read before answering: the test changes it as soon as the answer is in
+        super().do_POST()
+        self.close_connection = drop
+
+
+def test_dispatches_share_one_kept_alive_connection_and_survive_its_close(tmp_path):
+    _KeepAlive.seen, _KeepAlive.ports, _KeepAlive.status, _KeepAlive.drop = [], [], 204, False
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    try:
+        forward = dispatch_forward(Dispatch(f"http://127.0.0.1:{server.server_address[1]}", "acme/gitops", "t"))
+        for n in range(3):
+            body = pagerduty_body(n, pod=f"p{n}")
+            assert forward("pagerduty", body) == "DISPATCHED pagerduty-alert"
+        assert len(set(_KeepAlive.ports)) == 1  # one connection for the three
+        _KeepAlive.drop = True
+        for n in range(3, 6):  # each after the first finds its connection closed, and sends on a new one
+            assert forward("pagerduty", pagerduty_body(n, pod=f"p{n}")) == "DISPATCHED pagerduty-alert"
+        forward.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert [payload["client_payload"]["payload"]["event"]["id"] for _, _, payload in _KeepAlive.seen] == [
+        f"EVT{n:08d}" for n in range(6)]  # each once
+    assert len(set(_KeepAlive.ports)) == 3  # the first (4 requests: it closed after the 4th), then one each
