@@ -36,6 +36,11 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
     "spec": ("bot/rules/spec.py", None, FAST + CLI),
     "codeowners": ("bot/rules/codeowners.py", None, FAST),
     "audit": ("bot/rules/audit.py", None, FAST + ["tests/test_audit_integrity.py"]),
+    "caps": ("bot/rules/caps.py", None, FAST),
+    "recurrence": ("bot/rules/recurrence.py", None, FAST),
+    "seal": ("bot/rules/seal.py", None, FAST + ["tests/test_seal.py"]),
+    "delivery": ("bot/rules/delivery.py", None, FAST),
+    "remedies": ("bot/rules/remedies.py", None, FAST + ["tests/test_evidence_package.py"]),
     # the backup evidence's age only (the rest of workloads.py is not a rule)
     "workloads": ("bot/desired_state/workloads.py", "bot.desired_state.workloads.x__backup_verified*",
                   FAST + ["tests/test_manifests.py"]),

@@ -38,7 +38,7 @@ def workload_key(workload: dict[str, object]) -> str:
 
 
 def _moment(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return datetime.fromisoformat(text)  # "Z" reads as UTC since Python 3.11
 
 
 def escalations(history: Iterable[Remediation], incident_id: str, incident_type: str, workload: str, at: str,

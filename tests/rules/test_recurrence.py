@@ -35,3 +35,43 @@ def test_the_window_caps_automatic_remediations_of_one_workload() -> None:
                       "automatic, policies/remediation.yaml): a human decides",)
     assert escalations(history, "HM-2026-05-18-01", "high_memory_usage", API, "2026-05-18T05:00:00Z", LIMITS) == ()
     assert escalations(history, "HM-2026-05-17-03", "high_memory_usage", API, "2026-05-17T12:00:00Z", None) == ()
+
+
+def test_the_reason_names_the_workload_the_plan_targets_and_another_kind_of_the_same_name_is_another() -> None:
+    """The history and the new incident are compared by `workload_key` of the plans' workloads."""
+    from bot.rules.recurrence import workload_key
+
+    api = workload_key({"kind": "Deployment", "namespace": "appointments-api", "name": "api"})
+    assert api == API
+    same_name = workload_key({"kind": "StatefulSet", "namespace": "appointments-api", "name": "api"})
+    other_namespace = workload_key({"kind": "Deployment", "namespace": "appointments-db", "name": "api"})
+    history = [merged("HM-2026-05-17-01", "2026-05-17T09:00:00Z", workload=w) for w in (same_name, other_namespace)]
+    assert escalations(history, "HM-2026-05-17-02", "high_memory_usage", api, "2026-05-17T09:10:00Z", LIMITS) == ()
+
+
+def test_the_reason_says_how_many_whole_minutes_later_the_workload_alerted_again() -> None:
+    history = [merged("HM-2026-05-17-01", "2026-05-17T09:00:00Z")]
+    [reason] = escalations(history, "HM-2026-05-17-02", "high_memory_usage", API, "2026-05-17T09:59:59Z", LIMITS)
+    assert reason == ("repeated failure: HM-2026-05-17-01 merged at 2026-05-17T09:00:00Z did not hold (Deployment "
+                      "appointments-api/api alerted again 59 min later, within the 60 min cool-down of "
+                      "high_memory_usage): a human decides")
+    [half] = escalations(history, "HM-2026-05-17-02", "high_memory_usage", API, "2026-05-17T09:30:00Z", LIMITS)
+    assert "alerted again 30 min later" in half
+
+
+def test_a_merge_in_the_alerts_very_second_counts_as_before_it() -> None:
+    history = [merged("HM-2026-05-17-01", "2026-05-17T09:00:00Z")]
+    [reason] = escalations(history, "HM-2026-05-17-02", "high_memory_usage", API, "2026-05-17T09:00:00Z", LIMITS)
+    assert "alerted again 0 min later" in reason
+
+
+def test_the_window_ends_at_its_length() -> None:
+    """A merge exactly `window_minutes` before the alert is outside the window."""
+    history = [merged("HM-2026-05-16-01", "2026-05-16T09:00:00Z"), merged("HM-2026-05-16-02", "2026-05-17T07:00:00Z")]
+    at_limit = escalations(history, "HM-2026-05-17-01", "high_memory_usage", API, "2026-05-17T09:00:00Z", LIMITS)
+    assert at_limit == ()
+    just_inside = escalations(history, "HM-2026-05-17-01", "high_memory_usage", API, "2026-05-17T08:59:59Z", LIMITS)
+    assert len(just_inside) == 1 and just_inside[0].startswith("2 remediations of ")
+    a_minute_out = [merged("HM-2026-05-16-01", "2026-05-16T08:59:00Z"), history[1]]
+    assert escalations(a_minute_out, "HM-2026-05-17-01", "high_memory_usage", API, "2026-05-17T09:00:00Z",
+                       LIMITS) == ()
