@@ -188,8 +188,11 @@ def test_backup_evidence_annotation(files: dict[str, str], db: Workload, value: 
 
 def test_unquoted_backup_timestamp_is_unusable(files: dict[str, str], db: Workload) -> None:
     files = with_backup_annotation(files, "2026-05-01T03:00:00Z")  # YAML reads a datetime, not a string
-    with pytest.raises(InputError, match="backup-verified.*quoted string"):
+    with pytest.raises(InputError) as unusable:
         preconditions(files, db)
+    # the one line the CLI prints (exit 2): the file and the field
+    assert str(unusable.value) == (f"{DB_STATEFULSET}: metadata.annotations.{BACKUP_VERIFIED}: must be a quoted "
+                                   "string")
 
 
 # ---------------------------------------------------------------- render: restart

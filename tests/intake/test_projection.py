@@ -88,3 +88,30 @@ def test_no_secret_or_person_of_a_payload_reaches_git(cli, tmp_path: Path, sourc
         assert secret not in stored, name
     if source == "grafana":  # the event and the replay still see the alert as sent
         assert cli("replay", ID, "--repo", repo).code == 0
+
+
+def _pagerduty(**data: Any) -> dict[str, Any]:
+    payload = json.loads((FIXTURES / "webhook_pagerduty.json").read_text())
+    payload["event"]["data"].update(data)
+    return SOURCES["pagerduty"].kept(payload)["event"]["data"]
+
+
+def test_a_field_kept_as_sent_is_dropped_when_it_arrives_as_an_object_or_a_list() -> None:
+    """An identifier the vendor sends as an object (or a list) could carry anything: it is not stored."""
+    person = {"name": SECRETS["name"], "phone": SECRETS["phone"]}
+    kept = _pagerduty(incident_key=person, number=[person], urgency=None)
+    assert "incident_key" not in kept and "number" not in kept
+    assert kept["urgency"] is None  # an explicit null is the vendor's value: kept as sent
+    assert SECRETS["phone"] not in json.dumps(kept)
+
+
+def test_free_text_sent_as_a_number_is_kept_and_as_an_object_dropped() -> None:
+    assert _pagerduty(title=1742)["title"] == 1742
+    assert "title" not in _pagerduty(title={"text": SECRETS["name"]})
+    assert "summary" not in _pagerduty(service={"summary": ["x"]})["service"]
+
+
+def test_an_array_sent_as_another_shape_is_dropped() -> None:
+    data = json.loads((FIXTURES / "webhook_grafana.json").read_text())
+    for shape in ("firing", {"status": "firing"}):
+        assert "alerts" not in SOURCES["grafana"].kept({**data, "alerts": shape})

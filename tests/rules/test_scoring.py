@@ -1,4 +1,5 @@
-"""The 25 points from plain facts: each point is lost when its evidence is missing."""
+"""The 25 points from plain facts: each point is lost when its evidence is missing, and names what it found or
+missed (the row `check readiness` shows in the check run's table and its "lost 1 point:" lines)."""
 
 from __future__ import annotations
 
@@ -91,3 +92,141 @@ def test_forbidden_action_zeroes_security() -> None:
 def test_unknown_radius_is_not_a_radius() -> None:
     readiness, _ = score(replace(good(), plan={**good().plan, "blast_radius": "galaxy"}))
     assert readiness.radius_of_impact is None
+
+
+# The table a full score shows, row by row (category, point, evidence).
+EARNED = [
+    ("spec", "specify instantiated", f"incidents/{ID}/specify.md"),
+    ("spec", "WHY", "WHY section present"),
+    ("spec", "WHAT", "WHAT section present"),
+    ("spec", "constraints", "constraints section present"),
+    ("spec", "acceptance, no command", "Given/When/Then acceptance, no concrete command"),
+    ("implementation", "strategy chosen", "plan.md chooses restart_pod"),
+    ("implementation", "preconditions hold", "preconditions read from deploy/: hpa_enabled=True, stateless=True"),
+    ("implementation", "idempotent tasks", "tasks.md: 2 idempotent steps"),
+    ("implementation", "radius stated", "radius_of_impact=pod on every step"),
+    ("implementation", "change equals rendering", "the diff under deploy/ is exactly the rendered action"),
+    ("verification", "event valid", "event.json matches the incident_event schema"),
+    ("verification", "event replayable", "re-normalizing the recorded sources gives event.json byte for byte"),
+    ("verification", "manifests valid", "changed manifests validate (Kubernetes schemas)"),
+    ("verification", "validation plan", "tasks.md validates in two windows + resolved alert"),
+    ("verification", "acceptance criteria", "Given/When/Then in specify.md"),
+    ("process", "incident branch", f"branch incident/{ID}"),
+    ("process", "commit trailers", "every commit has Incident-Id and Phase"),
+    ("process", "pull request", "pull request links every artifact"),
+    ("process", "audit intact", "audit chain verifies"),
+    ("process", "audit complete", "audit_trace_coverage=1.0"),
+    ("security", "action allowed", "pre-approved, not forbidden, within the spec's radius"),
+    ("security", "rollback", "rollback: revert"),
+    ("security", "no personal data", "stored sources are redacted"),
+    ("security", "human review", "CODEOWNERS requires a human for deploy/"),
+    ("security", "no self-granted permissions", "the branch leaves policies/, specs/ and .github/ alone"),
+]
+
+
+def full() -> Facts:
+    return replace(good(), plan={**good().plan, "preconditions": {"stateless": True, "hpa_enabled": True}},
+                   tasks=[{"idempotent": True, "radius": "pod"}, {"idempotent": "yes", "radius": "pod"}])
+
+
+def without(section: str) -> dict[str, object]:
+    return {"specify_sections": {k: v for k, v in good().specify_sections.items() if k != section}}
+
+
+def test_a_full_score_shows_what_each_point_found() -> None:
+    readiness, points = score(full())
+    assert [(p.category, p.name, p.evidence) for p in points] == EARNED
+    assert readiness.evidence["spec"] == (f"+specify instantiated: incidents/{ID}/specify.md; +WHY: WHY section "
+                                          "present; +WHAT: WHAT section present; +constraints: constraints section "
+                                          "present; +acceptance, no command: Given/When/Then acceptance, no concrete "
+                                          "command")
+    assert list(readiness.evidence) == ["spec", "implementation", "verification", "process", "security"]
+
+
+
+@pytest.mark.parametrize(("change", "lost"), [
+    ({"files": {}}, [("spec", "specify instantiated", f"incidents/{ID}/specify.md missing")]),
+    (without("WHY"), [("spec", "WHY", "no WHY section")]),
+    (without("WHAT"), [("spec", "WHAT", "no WHAT section")]),
+    (without("constraints"), [("spec", "constraints", "no constraints section")]),
+    ({"specify_sections": {**good().specify_sections, "WHY": False}}, [("spec", "WHY", "no WHY section")]),
+    (without("acceptance"), [("spec", "acceptance, no command", "no Given/When/Then acceptance"),
+                             ("verification", "acceptance criteria", "no Given/When/Then in specify.md")]),
+    ({"spec_findings": ["specify.md:9: concrete command 'kubectl rollout'", "specify.md:12: concrete command 'helm x'"]},
+     [("spec", "acceptance, no command",
+       "specify.md:9: concrete command 'kubectl rollout'; specify.md:12: concrete command 'helm x'")]),
+    ({"plan": {"blast_radius": "pod", "preconditions": {"stateless": True}}},
+     [("implementation", "strategy chosen", "plan.md chooses no pre-approved action"),
+      ("implementation", "preconditions hold", "unmet preconditions: no action"),
+      ("implementation", "change equals rendering", "nothing rendered"),
+      ("security", "action allowed", "no action")]),
+    ({"plan": {"action": "scale_up_replicas_one", "blast_radius": "pod",
+               "preconditions": {"stateless": False, "hpa_enabled": False, "backup_verified": True}}},
+     [("implementation", "preconditions hold", "unmet preconditions: hpa_enabled, stateless")]),
+    ({"tasks": [{"idempotent": True, "radius": "pod"}, {"idempotent": False, "radius": "pod"}]},
+     [("implementation", "idempotent tasks", "tasks.md has no steps or a non-idempotent one")]),
+    ({"tasks": []}, [("implementation", "idempotent tasks", "tasks.md has no steps or a non-idempotent one"),
+                     ("implementation", "radius stated", "a step without its radius")]),
+    ({"tasks": [{"idempotent": True, "radius": "pod"}, {"idempotent": True}]},
+     [("implementation", "radius stated", "a step without its radius")]),
+    ({"plan": {"action": "restart_pod", "preconditions": {"stateless": True}}},
+     [("implementation", "radius stated", "a step without its radius")]),
+    ({"diff_matches_rendering": ["deploy/a.yaml: deleted", "deploy/b.yaml: added"]},
+     [("implementation", "change equals rendering", "deploy/a.yaml: deleted; deploy/b.yaml: added")]),
+    ({"event_schema_errors": ["$.type: required", "$.pod: not a string"]},
+     [("verification", "event valid", "$.type: required; $.pod: not a string")]),
+    ({"manifest_errors": ["deploy/a.yaml: spec.replicas", "deploy/b.yaml: kind"]},
+     [("verification", "manifests valid", "deploy/a.yaml: spec.replicas; deploy/b.yaml: kind")]),
+    ({"commits_without_trailers": ["a" * 40, "b" * 40]},
+     [("process", "commit trailers", "commits without trailers: aaaaaaaaaaaa, bbbbbbbbbbbb")]),
+    ({"audit_problems": ["entry 2: hash", "entry 3: prev", "entry 4: hash"]},
+     [("process", "audit intact", "entry 2: hash; entry 3: prev")]),
+    ({"audit_coverage": 0.91, "audit_missing": ["commit a", "commit b", "commit c", "commit d"]},
+     [("process", "audit complete", "audit_trace_coverage=0.91: commit a; commit b; commit c")]),
+    ({"action_allowed": ["radius namespace exceeds deployment", "not pre-approved"]},
+     [("security", "action allowed", "radius namespace exceeds deployment; not pre-approved")]),
+    ({"personal_data_found": ["sources/a.json", "sources/b.json"]},
+     [("security", "no personal data", "personal data in sources/a.json, sources/b.json")]),
+    ({"touches_protected": ["policies/actions.yaml", ".github/CODEOWNERS"]},
+     [("security", "no self-granted permissions", "the branch changes policies/actions.yaml, .github/CODEOWNERS")]),
+])
+def test_each_point_is_lost_alone_and_names_what_is_missing(change: dict, lost: list) -> None:
+    readiness, points = score(replace(full(), **change))
+    assert [(p.category, p.name, p.evidence) for p in points if not p.earned] == lost
+    # the audit entry stores every point as [category, name, earned, evidence]: a lost one is false, never null
+    assert all(p.earned is False for p in points if not p.earned)
+    for category in readiness.scores:
+        assert readiness.scores[category] == 5 - sum(1 for c, _, _ in lost if c == category)
+    for category, point, evidence in lost:
+        assert f"-{point}: {evidence}" in readiness.evidence[category]
+
+
+def test_an_action_without_preconditions_holds_them() -> None:
+    _, points = score(replace(good(), plan={"action": "restart_pod", "blast_radius": "pod"}))
+    assert next(p for p in points if p.name == "preconditions hold").evidence == "preconditions read from deploy/: none"
+    assert all(p.earned for p in points)
+
+
+def test_a_forbidden_action_loses_every_security_point_naming_it_and_nothing_else() -> None:
+    readiness, points = score(replace(full(), forbidden_action=True))
+    assert [(p.category, p.name, p.evidence) for p in points] == [
+        (c, n, "forbidden action restart_pod" if c == "security" else e) for c, n, e in EARNED]
+    assert [p.earned for p in points] == [c != "security" for c, _, _ in EARNED]
+    assert readiness.scores == {"spec": 5, "implementation": 5, "verification": 5, "process": 5, "security": 0}
+
+
+def test_coverage_just_short_of_complete_loses_the_point() -> None:
+    _, points = score(replace(good(), audit_coverage=0.999, audit_missing=["commit a"]))
+    assert [(p.name, p.evidence) for p in points if not p.earned] == [
+        ("audit complete", "audit_trace_coverage=0.999: commit a")]
+
+
+@pytest.mark.parametrize("radius", ["pod", "deployment", "namespace", "cluster"])
+def test_the_readiness_record_carries_the_facts_the_gate_judges(radius: str) -> None:
+    facts = replace(good(), plan={**good().plan, "blast_radius": radius}, stateful=True, backup_verified=True,
+                    audit_coverage=0.5, untrusted_changes=["incidents/x/plan.md"], escalations=("a human decides",))
+    readiness, _ = score(facts)
+    assert (readiness.incident_id, readiness.radius_of_impact, readiness.audit_trace_coverage) == (ID, radius, 0.5)
+    assert (readiness.stateful, readiness.backup_verified, readiness.dry_run_verified) == (True, True, False)
+    assert (readiness.untrusted_changes, readiness.escalations) == (("incidents/x/plan.md",), ("a human decides",))
+    assert score(replace(facts, plan={**good().plan, "blast_radius": 3}))[0].radius_of_impact is None
