@@ -41,6 +41,8 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
     "seal": ("bot/rules/seal.py", None, FAST + ["tests/test_seal.py"]),
     "delivery": ("bot/rules/delivery.py", None, FAST),
     "remedies": ("bot/rules/remedies.py", None, FAST + ["tests/test_evidence_package.py"]),
+    "criteria": ("bot/rules/criteria.py", None, FAST),
+    "sync": ("bot/rules/sync.py", None, FAST),
     # the backup evidence's age only (the rest of workloads.py is not a rule)
     "workloads": ("bot/desired_state/workloads.py", "bot.desired_state.workloads.x__backup_verified*",
                   FAST + ["tests/test_manifests.py"]),
