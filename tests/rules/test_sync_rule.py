@@ -5,10 +5,12 @@ pkg/sync/common/types.go OperationPhase, https://github.com/argoproj/argo-cd/tre
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from bot.rules import audit
-from bot.rules.sync import CONFIRMED, DUPLICATE, Observation, observed_at, pending, settle
+from bot.rules.sync import CONFIRMED, DUPLICATE, SYNC_FAILED, Observation, Pending, observed_at, pending, settle
 
 MERGE, LATER = "a" * 40, "b" * 40
 
@@ -62,3 +64,58 @@ def test_the_same_report_twice_settles_once_and_a_later_revision_confirms_what_i
     again = settle(report(LATER), pending("HM-2026-05-17-01", done), lambda _: done, lambda merge: True)
     assert [(o.kind, o.entry) for o in again] == [(DUPLICATE, None)]
     assert settle(report(LATER), waiting, lambda _: entries, lambda merge: False) == []  # not in that revision
+
+
+def test_only_sync_pending_entries_wait_each_merge_once_with_its_rollback_marker():
+    entries = trace_with(
+        ("merge", "ok", {"commit": MERGE, "revision": MERGE}),
+        ("sync", "ok", {"revision": LATER, "observed": report(LATER).evidence()}),  # no pending for it: not waiting
+        PENDING, PENDING,  # a re-delivered push event
+        ("sync", "pending", {"revision": LATER, "argocd_application": "appointments", "rollback": True, "pull": 2}),
+    )
+    waiting = pending("HM-2026-05-17-01", entries)
+    assert [(p.revision, p.tag, p.confirmed) for p in waiting] == [
+        (MERGE, {}, False), (LATER, {"rollback": True, "pull": 2}, True)]
+    outcomes = settle(report(LATER), waiting[::-1][1:], lambda _: entries, lambda merge: True)
+    assert outcomes[0].entry is not None
+    assert outcomes[0].entry["note"].startswith("Argo CD reports the Application synced")
+    rollback = [p for p in waiting if p.tag]
+    waiting_rollback = [dataclasses.replace(rollback[0], confirmed=False)]
+    entry = settle(report(LATER), waiting_rollback, lambda _: entries[:1], lambda merge: True)[0].entry
+    assert entry is not None and (entry["rollback"], entry["pull"]) == (True, 2)
+
+
+def test_a_second_failure_report_is_recorded_only_when_argo_cd_says_something_else():
+    entries = trace_with(PENDING)
+    waiting = pending("HM-2026-05-17-01", entries)
+    failed = report(sync="OutOfSync", phase="Failed")
+    first = settle(failed, waiting, lambda _: entries, lambda merge: True)[0]
+    assert first.kind == SYNC_FAILED and first.entry is not None
+    after = trace_with(PENDING, ("sync", "failed", first.entry))
+    for again, kind in [(failed, DUPLICATE), (report(health="Degraded"), SYNC_FAILED),
+                        (report(sync="Synced", phase="Failed"), SYNC_FAILED),  # only the sync status differs
+                        (report(sync="OutOfSync", phase="Failed", health="Degraded"), SYNC_FAILED),  # only health
+                        (report(LATER, sync="OutOfSync", phase="Failed"), SYNC_FAILED),
+                        (report(sync="OutOfSync", phase="Error"), SYNC_FAILED), (report(), CONFIRMED)]:
+        waiting = pending("HM-2026-05-17-01", after)
+        assert [o.kind for o in settle(again, waiting, lambda _: after, lambda merge: True)] == [kind], again
+
+
+def test_a_report_settles_every_pending_merge_of_its_application_that_its_revision_contains():
+    waiting = [Pending("HM-2026-05-17-02", LATER, "billing", {}), Pending("HM-2026-05-17-03", "c" * 40,
+               "appointments", {}), Pending("HM-2026-05-17-01", MERGE, "appointments", {})]
+    found = settle(report(LATER), waiting, lambda _: [], lambda merge: merge != "c" * 40)
+    assert [(o.incident_id, o.kind) for o in found] == [("HM-2026-05-17-01", CONFIRMED)]
+    done = [dataclasses.replace(waiting[2], confirmed=True), Pending("HM-2026-05-17-04", LATER, "appointments", {})]
+    found = settle(report(LATER), done, lambda _: [], lambda merge: True)
+    assert [(o.incident_id, o.kind) for o in found] == [("HM-2026-05-17-01", DUPLICATE), ("HM-2026-05-17-04", CONFIRMED)]
+
+
+def test_when_argo_cd_gave_no_time_the_report_s_arrival_bounds_the_sync():
+    untimed = dataclasses.replace(report(), finished_at=None)
+    entries = trace_with(PENDING, ("sync", "ok", {"revision": MERGE, "observed": untimed.evidence()}))
+    assert observed_at(entries[-1]) == "2026-05-17T08:43:00Z"
+    bare = dataclasses.replace(untimed, received_at="")
+    entries = trace_with(PENDING, ("sync", "ok", {"revision": MERGE, "observed": bare.evidence()}))
+    assert observed_at(entries[-1]) == entries[-1].at
+    assert report(phase=None).verdict()[1].endswith("operation none)")
