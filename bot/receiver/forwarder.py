@@ -131,7 +131,7 @@ class Worker:
         self._spool: Spool | None = None
 
     def start(self) -> None:
-        self._spool = Spool(self.settings.spool, self.settings.spool_max_mb)
+        self._spool = Spool(self.settings.spool, self.settings.spool_max_mb, durable=False)
         self._thread.start()
 
     def stop(self) -> None:

@@ -120,7 +120,8 @@ class Row:
 class Spool:
     """One connection (thread-safe through a lock); open one per thread that writes a lot."""
 
-    def __init__(self, path: Path, max_mb: int = 512, *, create: bool = True, checkpoints: bool = True) -> None:
+    def __init__(self, path: Path, max_mb: int = 512, *, create: bool = True, checkpoints: bool = True,
+                 durable: bool = True) -> None:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise InputError(str(self.path), "", "no spool here (set INCIDENT_BOT_SPOOL)")
@@ -128,7 +129,11 @@ class Spool:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(str(self.path), timeout=10.0, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
+            # FULL: a commit is on disk before it returns (the writer's: the 202 waits for it). The forwarder's
+            # connection (durable=False) only records what the forge already has; with NORMAL its commits
+            # skip the fsync, survive kill -9 all the same, and a power loss can undo the last of them, which
+            # forwards those again: the forge makes that a no-op (https://www.sqlite.org/pragma.html#pragma_synchronous)
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
             self._db.execute("PRAGMA busy_timeout=10000")
             page = int(self._db.execute("PRAGMA page_size").fetchone()[0])
             self._db.execute(f"PRAGMA max_page_count={max(16, max_mb * 1024 * 1024 // page)}")
