@@ -69,7 +69,18 @@ def story(repo: Path) -> None:
         run("7. Merge without a code owner's review is refused", "merge", ID, "--repo", r, expect=1)
         run("8. A code owner reviews and approves the head commit", "approve", ID, "--repo", r,
             "--reviewer", "@alice", expect=0)
-        run("9. Merge: Argo CD syncs the new desired state", "merge", ID, "--repo", r, expect=0)
+        run("9. Merge: main holds the new desired state", "merge", ID, "--repo", r, expect=0)
+        merge = subprocess.run(["git", "rev-parse", "main"], cwd=repo, check=True, capture_output=True,
+                               text=True).stdout.strip()
+        run("   post-merge (the push to main) records the merge and `sync pending`: nothing claims a sync yet",
+            "post-merge", "--repo", r, "--commit", merge, expect=0)
+        app = load_json(repo / "fixtures" / "argocd" / "application_synced.json")
+        app["status"]["sync"].update(status="Synced", revision=merge)
+        app["status"]["operationState"].update(phase="Succeeded",
+                                               finishedAt=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+        (repo / "argocd-app.json").write_text(json.dumps(app))
+        run("   Argo CD reports the sync (`argocd app get appointments -o json`, or its notification): recorded",
+            "sync", "confirm", "--repo", r, "--argocd", "argocd-app.json", expect=0)
         resolved = load_json(repo / g)
         resolved["status"] = "resolved"
         # it resolves after the merge (validation counts only for a resolution that follows the change)
