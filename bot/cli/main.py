@@ -244,7 +244,7 @@ def trace_command(args: argparse.Namespace, code: int, message: str,
         if code == 0:  # the command's own outcome stands; say that its record is missing (a failed command
             # already said what failed: the same store, e.g. a ref collision)
             err(f"incident-bot: the command ran (exit {code}) but its audit entry was not recorded: {exc}")
-    return store_deferred(args, code)
+    return _refresh_review(args, store_deferred(args, code), [incident_id for incident_id, _, _ in touched])
 
 
 def _waiting(args: argparse.Namespace) -> bool:
@@ -266,6 +266,27 @@ def store_deferred(args: argparse.Namespace, code: int) -> int:
     except BotError as exc:
         err(f"incident-bot: the audit trace was not written: {exc}")
         return code or exc.exit_code
+    return code
+
+
+# The commands after which the incident pull request's review section (rubric, chain) can differ; `open` and
+# `refresh` write the whole body themselves (a new head, nothing judged on it yet), a merged one is not reviewed.
+REVIEWED = ("check", "approve", "merge")
+
+
+def _refresh_review(args: argparse.Namespace, code: int, incident_ids: list[str]) -> int:
+    """After the trace is stored: each touched incident's pull request review section, re-rendered from it."""
+    if args.command not in REVIEWED or getattr(args, "rollback", False) or (args.command == "merge" and code == 0):
+        return code
+    from bot.cli.common import workspace
+    from bot.flows.review import refresh_pull_body
+
+    try:
+        ws = workspace(args)
+        for incident_id in incident_ids:
+            refresh_pull_body(ws, incident_id)
+    except BotError as exc:  # the command's outcome and its record stand
+        err(f"incident-bot: the pull request's review section was not updated: {exc}")
     return code
 
 

@@ -7,11 +7,13 @@ points at an audit entry, a commit, a file or a command with its exit code.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
+from bot.render.escape import md_text
 from bot.rules.audit import COMMAND, AuditEntry
 from bot.rules.criteria import Criterion
 from bot.rules.readiness import CATEGORIES
@@ -148,8 +150,9 @@ def readiness_md(p: Package) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rubric_table(ready: AuditEntry) -> list[str]:
-    """The chapter's table: category | score | artifact-evidence | reason for reduction, then the total."""
+def rubric_table(ready: AuditEntry, cell: Callable[[object], str] = _cell) -> list[str]:
+    """The chapter's table: category | score | artifact-evidence | reason for reduction, then the total.
+    `cell`: how a cell's text is escaped (the pull request body shows every character as text: md_text)."""
     points = points_of(ready)
     scores: dict[str, int] = dict(ready.evidence.get("scores") or {})
     lines = [f"## Rubric (entry {ready.seq}: readiness at commit {_short(ready.evidence.get('commit'))})", "",
@@ -161,13 +164,30 @@ def rubric_table(ready: AuditEntry) -> list[str]:
         bad = "; ".join(f"{p.name}: {p.evidence}" for p in mine if not p.earned)
         if earned < sum(1 for p in mine if p.earned):
             bad = "; ".join(x for x in (bad, "capped by a blocking condition") if x)
-        lines.append(f"| {category} | {earned} | {_cell(good)} | {_cell(bad or 'None')} |")
+        lines.append(f"| {category} | {earned} | {cell(good)} | {cell(bad or 'None')} |")
     reasons = [str(r) for r in ready.evidence.get("reasons", [])]
     blocking = "; ".join(reasons) if ready.evidence.get("verdict") == "BLOCK" else "none"
     change = "see *What to change*" if any(not p.earned for p in points) or blocking != "none" else "none"
-    lines += [f"| Total | {ready.evidence.get('score')}/25 | Blocking: {_cell(blocking)} | What to change: {change} |",
+    lines += [f"| Total | {ready.evidence.get('score')}/25 | Blocking: {cell(blocking)} | What to change: {change} |",
               ""]
     return lines
+
+
+def review_rubric(incident_id: str, entries: list[AuditEntry], head: str | None) -> list[str]:
+    """The pull request's rubric: the latest readiness run's table (saying so when it judged an earlier head),
+    and where the package for review is."""
+    ready = _latest(entries, "readiness")
+    if ready is None:
+        return ["### Readiness rubric", "", f"No readiness run yet: `incident-bot check readiness {incident_id}` "
+                "scores the head commit and shows the rubric here.", ""]
+    table = rubric_table(ready, md_text)
+    lines = ["### " + table[0].removeprefix("## "), *table[1:]]
+    judged = ready.evidence.get("commit")
+    if head is not None and judged != head:
+        lines += [f"This run judged `{_short(judged)}`; the head is now `{_short(head)}`: the checks run again on it.",
+                  ""]
+    return [*lines, f"The package for review: `incident-bot evidence {incident_id}` (`readiness.md`: what to change "
+            "for every lost point and blocker; `validation.md`: the commands run, with their exit codes).", ""]
 
 
 def validation_md(p: Package) -> str:

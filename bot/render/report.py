@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.render.escape import md_code, md_text
+from bot.render.evidence import review_rubric
 from bot.rules.audit import ChainView, mermaid, text_chain
 from bot.rules.dryrun import DryRunResult
 from bot.rules.readiness import CATEGORIES, GateResult
@@ -86,6 +87,28 @@ def chain_markdown(chain: ChainView) -> list[str]:
     return ["**Audit chain**: " + text_chain(chain), "", "```mermaid", mermaid(chain), "```"]
 
 
+# The pull request body's review section (issue 15): the rubric and the chain, always the body's last part under
+# this heading, so that after each command the bot replaces just that part (bot/flows/review.py) and the part-16
+# review starts from it. A heading, not an HTML comment: no line of the body starts HTML (tests/render).
+REVIEW_START = "## Review: readiness rubric and audit chain (rewritten by incident-bot after each command)"
+
+
+def review_markdown(rubric: list[str], chain: ChainView) -> list[str]:
+    """The review section: the latest readiness run's rubric, then the audit chain with its broken arrow."""
+    return [REVIEW_START, "", *rubric, *chain_markdown(chain)]
+
+
+def with_review(body: str, review: list[str]) -> str:
+    """`body` with its review section (from its heading to the end) replaced by `review`, appended when it has
+    none. GitHub's web editor saves a description with CRLF line endings, while the API returns it exactly as
+    sent (https://github.com/actions/runner/issues/1462, https://github.com/Mergifyio/mergify/pull/3822): compared
+    and written with LF, so a person's edit of the description does not make every later command write it again."""
+    text = body.replace("\r\n", "\n")
+    start = text.find(REVIEW_START)
+    kept = (text[:start] if start != -1 else text).rstrip("\n")
+    return (kept + "\n\n" if kept else "") + "\n".join(review) + "\n"
+
+
 def pull_title(incident_id: str, event: dict[str, Any]) -> str:
     """The pull request's title; GitHub renders code spans in titles, so the alert's service is one."""
     return f"{incident_id}: {event['type']} on {md_code(event['service'])}"
@@ -122,5 +145,5 @@ def pull_body(incident_id: str, event: dict[str, Any], files: list[str], plan: d
         "- [ ] the rollback (git revert) is understood; the emergency stop is known",
         "",
     ]
-    lines += chain_markdown(chain)
+    lines += review_markdown(review_rubric(incident_id, [], None), chain)
     return "\n".join(lines) + "\n"

@@ -1,0 +1,67 @@
+"""The incident pull request starts the part-16 review (issue 15): its body carries the rubric of the latest
+readiness run and the audit chain with the arrow a blocker broke, re-rendered after each command that changed the
+incident, and written only when its text changed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import FIXTURES
+from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
+
+from bot.forge.local import LocalForge
+from bot.render.report import REVIEW_START
+
+OPEN = ("open", "--grafana", FIXTURES / "webhook_grafana.json")
+
+
+def body(repo: Path) -> str:
+    pull = LocalForge(repo).find_pull(BRANCH)
+    assert pull is not None
+    return pull.body
+
+
+def review(repo: Path) -> str:
+    text = body(repo)
+    return text[text.index(REVIEW_START):]
+
+
+def pull_record(repo: Path) -> str:
+    return git(repo, "for-each-ref", "--format=%(objectname)", "refs/forge/pulls/").strip()
+
+
+def test_the_body_follows_the_rubric_and_the_chain_and_is_written_only_when_it_changed(cli, tmp_path: Path):
+    repo = make_repo(tmp_path / "gitops")
+    assert cli(*OPEN, "--repo", repo).code == 0
+    assert "No readiness run yet" in review(repo)
+    assert "-.-x" not in review(repo)
+
+    human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                 f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    assert cli("check", "readiness", ID, "--repo", repo).code == 1
+    shown = review(repo)
+    assert "| Category | Score | Artifact-evidence | Reason for reduction |" in shown
+    assert "| implementation | 4 |" in shown and "| Total | 23/25 |" in shown
+    assert 'commit -.-x|"BLOCK: ' in shown and "class readiness blocked" in shown  # the broken arrow
+    assert f"`incident-bot evidence {ID}`" in shown
+    head = body(repo)[: body(repo).index(REVIEW_START)]
+    assert "### Artifacts" in head  # the description above the section stays
+
+    # the same refused dry-run twice: the second changes nothing, and nothing is written
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 1
+    record = pull_record(repo)
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 1
+    assert pull_record(repo) == record
+    assert body(repo).count(REVIEW_START) == 1
+
+
+def test_a_passed_gate_and_dry_run_show_the_whole_chain_up_to_the_review(cli, tmp_path: Path):
+    repo = make_repo(tmp_path / "gitops")
+    assert cli(*OPEN, "--repo", repo).code == 0
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    shown = review(repo)
+    assert "| Total | 25/25 | Blocking: none | What to change: none |" in shown
+    assert "readiness --> dry_run" in shown and "-.-x" not in shown
+    assert cli("merge", ID, "--repo", repo).code == 1  # no code owner's approval: the arrow to merge breaks
+    assert 'dry_run -.-x|"BLOCK: ' in review(repo) and "approval" in review(repo)
