@@ -165,14 +165,14 @@ def measure() -> dict[str, Any]:
         bench.command("resolved", "the resolved alert, ended before the sync (open: SKIPPED)", "open",
                       "--grafana", str(resolved))
         # Not in the lifecycle above (kept as issue 12 measured it, where the resolution predates the merge and is
-        # SKIPPED): Argo CD's report of the sync (sync.yml: no fetch, it learns the incidents from the revision),
+        # SKIPPED): Argo CD's report of the sync (sync.yml fetches every audit trace with git first),
         # then a resolution after it, which records the validation evidence (VALIDATED).
         app = json.loads((FIXTURES / "argocd" / "application_synced.json").read_text("utf-8"))
         app["status"]["sync"]["revision"] = merge_sha
         report_file = work / "argocd-app.json"
         report_file.write_text(json.dumps(app), "utf-8")
         bench.command("sync_confirm", "sync confirm (Argo CD's report of the merged revision)", "sync", "confirm",
-                      "--argocd", str(report_file), fetch=())
+                      "--argocd", str(report_file), fetch=("--audit",))
         for alert in payload["alerts"]:
             alert.update(endsAt=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
         resolved.write_text(json.dumps(payload), "utf-8")

@@ -161,3 +161,25 @@ def test_post_merge_on_a_fresh_runner_knows_the_merged_head_is_in_main(run, runn
         recorded.err
     assert {e.operation_id for e in recorded.requests} & OBJECT_READS == set()
     assert [(e["step"], e["status"]) for e in trace(server)][-2:] == [("sync", "pending"), ("command", "ok")]
+
+
+def test_sync_confirm_on_a_fresh_runner_reads_every_trace_from_git(run, runner, server: GitHubFake,
+                                                                   tmp_path: Path) -> None:
+    """sync.yml fetches every audit trace (`fetch.sh --audit`): sync confirm reads each incident's trace to find
+    those waiting for the reported revision, which through the API costs requests per incident ever opened."""
+    from tests.conftest import FIXTURES
+    from tests.test_github_defects import approved, ui_merge
+
+    approved(run)
+    ui_merge(server, 1, "rebase")
+    tip = server.ref_sha("main")
+    assert run("post-merge", "--commit", tip).code == 0
+    app = json.loads((FIXTURES / "argocd" / "application_synced.json").read_text())
+    app["status"]["sync"]["revision"] = tip
+    report = tmp_path / "app.json"
+    report.write_text(json.dumps(app))
+    go, fetched = runner("--audit")
+    assert fetched.split() == [f"audit/{ID}"]  # every trace, and no incident or rollback branch
+    result = go("sync", "confirm", "--argocd", report)
+    assert result.code == 0 and result.out.startswith(f"CONFIRMED incident={ID}"), result.err
+    assert {e.operation_id for e in result.requests} & {"git/get-blob", "git/get-tree", "git/get-commit"} == set()

@@ -4,6 +4,7 @@
 # asking the API (bot/forge/github/shallow.py, reads.py). For each id: incident/<id>, rollback/<id>, audit/<id>.
 #
 #   fetch.sh ID[,ID...] [ID...]     fetch.sh --merged   (the ids HEAD's commit message names: post-merge)
+#   fetch.sh --audit                (every incident's audit/<id> and nothing else: sync confirm reads them all)
 #
 # Each existing branch is fetched into refs/remotes/origin/<branch> with --shallow-exclude=<default branch>: its
 # commits that main does not hold, nothing of main's history (a branch main already holds: its tip only). Only
@@ -29,9 +30,25 @@ if [ "${INCIDENT_BOT_FORGE:-github}" != "github" ] || ! git rev-parse --git-dir 
   exit 0
 fi
 
+if [ -n "${FETCH_TOKEN:-}" ]; then
+  basic=$(printf 'x-access-token:%s' "$FETCH_TOKEN" | base64 | tr -d '\n')
+  echo "::add-mask::$basic"
+  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.${GITHUB_SERVER_URL:-https://github.com}/.extraheader" \
+    GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
+fi
+
 git config --unset-all incident-bot.fetched 2> /dev/null || true
 ids=()
-if [ "${1:-}" = "--merged" ]; then
+kinds=(incident rollback audit)
+if [ "${1:-}" = "--audit" ]; then
+  kinds=(audit)
+  if ! listing=$(git ls-remote --heads origin 'refs/heads/audit/*'); then
+    echo "::warning::git ls-remote failed: the bot reads every trace through the API"
+    report
+    exit 0
+  fi
+  mapfile -t ids < <(cut -f2 <<< "$listing" | sed 's#^refs/heads/audit/##' | grep -E "$pattern" | sort -u)
+elif [ "${1:-}" = "--merged" ]; then
   mapfile -t ids < <(git log -1 --format=%B HEAD | grep -oE '\b[A-Z]+-[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]+\b' | sort -u)
 else
   for word in "$@"; do
@@ -45,15 +62,8 @@ for id in "${ids[@]}"; do
     echo "::error::not an incident id (expected e.g. HM-2026-05-17-01)"
     exit 2
   fi
-  branches+=("incident/$id" "rollback/$id" "audit/$id")
+  for kind in "${kinds[@]}"; do branches+=("$kind/$id"); done
 done
-
-if [ -n "${FETCH_TOKEN:-}" ]; then
-  basic=$(printf 'x-access-token:%s' "$FETCH_TOKEN" | base64 | tr -d '\n')
-  echo "::add-mask::$basic"
-  export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0="http.${GITHUB_SERVER_URL:-https://github.com}/.extraheader" \
-    GIT_CONFIG_VALUE_0="AUTHORIZATION: basic $basic"
-fi
 
 if [ "${#branches[@]}" -gt 0 ]; then
   if listing=$(git ls-remote --heads origin "${branches[@]/#/refs/heads/}"); then
