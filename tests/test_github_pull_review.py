@@ -36,7 +36,7 @@ def patches(result) -> int:
 
 def test_the_description_shows_the_rubric_and_is_written_only_when_it_changed(run, github_server: GitHubFake):
     assert run("open", "--grafana", FIXTURES / "webhook_grafana.json").code == 0
-    assert "No readiness run yet" in github_server.pulls[0].body
+    assert "Shown here once the head's checks have run" in github_server.pulls[0].body
 
     first = run("check", "dry-run", ID)  # refused: no readiness on the head; the chain breaks before readiness
     assert first.code == 1 and patches(first) == 1
@@ -44,8 +44,10 @@ def test_the_description_shows_the_rubric_and_is_written_only_when_it_changed(ru
     again = run("check", "dry-run", ID)  # the same refusal: the same description, no write
     assert again.code == 1 and patches(again) == 0
 
-    ready = run("check", "readiness", ID)
-    assert ready.code == 0 and patches(ready) == 1
+    ready = run("check", "readiness", ID)  # passed: the dry-run on this head follows and writes the section
+    assert ready.code == 0 and patches(ready) == 0
+    dry = run("check", "dry-run", ID)
+    assert dry.code == 0 and patches(dry) == 1
     body = github_server.pulls[0].body
     assert body.count(REVIEW_START) == 1 and "| Total | 25/25 | Blocking: none | What to change: none |" in body
-    assert "commit --> readiness" in body
+    assert "commit --> readiness" in body and "readiness --> dry_run" in body

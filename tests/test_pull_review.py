@@ -33,7 +33,7 @@ def pull_record(repo: Path) -> str:
 def test_the_body_follows_the_rubric_and_the_chain_and_is_written_only_when_it_changed(cli, tmp_path: Path):
     repo = make_repo(tmp_path / "gitops")
     assert cli(*OPEN, "--repo", repo).code == 0
-    assert "No readiness run yet" in review(repo)
+    assert "Shown here once the head's checks have run" in review(repo)
     assert "-.-x" not in review(repo)
 
     human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},

@@ -269,14 +269,19 @@ def store_deferred(args: argparse.Namespace, code: int) -> int:
     return code
 
 
-# The commands after which the incident pull request's review section (rubric, chain) can differ; `open` and
-# `refresh` write the whole body themselves (a new head, nothing judged on it yet), a merged one is not reviewed.
+# When the incident pull request's review section (rubric, chain) is written again: when the pull request waits for
+# a person. After `check dry-run` always (its verdict is what the review starts from); after `check readiness`,
+# `approve` and `merge` when they did not go through (a block, a refusal, semi-manual: the broken arrow). A passing
+# gate is followed by the dry-run on the same head, which writes the section with the gate's rubric; an approval or a
+# merge that went through leaves no review to start. `open` and `refresh` write the whole body (a new head). This
+# keeps the GitHub lifecycle to two body writes (bench.github_requests, budget 50).
 REVIEWED = ("check", "approve", "merge")
 
 
 def _refresh_review(args: argparse.Namespace, code: int, incident_ids: list[str]) -> int:
     """After the trace is stored: each touched incident's pull request review section, re-rendered from it."""
-    if args.command not in REVIEWED or getattr(args, "rollback", False) or (args.command == "merge" and code == 0):
+    dry_run = args.command == "check" and getattr(args, "check", None) == "dry-run"
+    if args.command not in REVIEWED or getattr(args, "rollback", False) or (code == 0 and not dry_run):
         return code
     from bot.cli.common import workspace
     from bot.flows.review import refresh_pull_body

@@ -178,8 +178,8 @@ def review_rubric(incident_id: str, entries: list[AuditEntry], head: str | None)
     and where the package for review is."""
     ready = _latest(entries, "readiness")
     if ready is None:
-        return ["### Readiness rubric", "", f"No readiness run yet: `incident-bot check readiness {incident_id}` "
-                "scores the head commit and shows the rubric here.", ""]
+        return ["### Readiness rubric", "", "Shown here once the head's checks have run (`incident-bot check readiness "
+                f"{incident_id}`, then `incident-bot check dry-run {incident_id}`); until then, see the checks.", ""]
     table = rubric_table(ready, md_text)
     lines = ["### " + table[0].removeprefix("## "), *table[1:]]
     judged = ready.evidence.get("commit")
