@@ -168,8 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     unexplained, used = [], set()
     for name in names:
         started = time.monotonic()
-        path = {**TARGETS, **FLOWS}[name][0]
-        counts, survivors = run_one(name, {**TARGETS, **FLOWS}[name])
+        target = table.get(name) or {**TARGETS, **FLOWS}[name]  # a name in both: the table asked for
+        path = target[0]
+        counts, survivors = run_one(name, target)
         summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         took = time.monotonic() - started
         print(f"== {name}: {sum(counts.values())} mutants ({summary}) in {took:.0f} s", flush=True)

@@ -39,3 +39,12 @@ def test_a_criterion_after_the_remediation_is_met_only_with_the_merge_the_resolv
     assert not short.met
     assert short.evidence == ("no merge of the remediation is recorded; no resolved alert is stored; 1 of the 3 "
                               "windows tasks.md asks for are recorded")
+
+
+def test_every_resolved_alert_is_named_and_a_tasks_md_without_windows_asks_for_one():
+    after = [Criterion("the remediation is merged", "the alert resolves", "it is recorded")]
+    [met] = check(after, PostRemediation(True, ("v/grafana-1.json", "v/pagerduty-1.json"), None, 1))
+    assert (met.met, met.evidence) == (True, "merged; resolved alert v/grafana-1.json, v/pagerduty-1.json; 1 windows "
+                                             "recorded (tasks.md asks for 1)")
+    [none] = check(after, PostRemediation(True, ("v/grafana-1.json",), None, 0))
+    assert (none.met, none.evidence) == (False, "0 of the 1 windows tasks.md asks for are recorded")

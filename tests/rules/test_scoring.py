@@ -205,6 +205,15 @@ def test_each_point_is_lost_alone_and_names_what_is_missing(change: dict, lost: 
         assert f"-{point}: {evidence}" in readiness.evidence[category]
 
 
+def test_every_criterion_the_validate_step_checks_is_named() -> None:
+    merged = Criterion("the change is synced", "memory stays low", "the incident validates")
+    _, points = score(replace(good(), criteria=(GATE, AFTER, merged)))
+    assert next(p for p in points if p.name == "acceptance criteria").evidence == (
+        "3 Given/When/Then criteria in specify.md, 2 checked by the validate step against the post-remediation "
+        "evidence: Given the remediation is merged, When the alert resolves, Then the resolved alert is recorded; "
+        "Given the change is synced, When memory stays low, Then the incident validates")
+
+
 def test_an_action_without_preconditions_holds_them() -> None:
     _, points = score(replace(good(), plan={"action": "restart_pod", "blast_radius": "pod"}))
     assert next(p for p in points if p.name == "preconditions hold").evidence == "preconditions read from deploy/: none"
