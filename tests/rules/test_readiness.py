@@ -75,3 +75,24 @@ def test_every_untrusted_change_blocks_whatever_the_total():
     result = evaluate(changed, profile)
     assert (result.verdict, result.reasons) == ("BLOCK", ("untrusted change: incidents/x/plan.md: differs",))
     assert Readiness.from_dict(changed.to_dict()) == changed
+
+
+def test_a_remediation_that_did_not_hold_makes_a_passing_gate_semi_manual_naming_why() -> None:
+    """bot/rules/recurrence.py's reasons: a human decides whatever the points; a blocker still blocks."""
+    why = ("repeated failure: HM-2026-05-17-01 merged at 2026-05-17T09:00:00Z did not hold (...): a human decides",)
+    passing = evaluate(Readiness("HM-2026-05-17-02", dict(FULL), 1.0, False, escalations=why), DEFAULT)
+    assert (passing.verdict, passing.reasons) == (Verdict.SEMI_MANUAL, why)
+    semi = evaluate(Readiness("HM-2026-05-17-02", {**FULL, "spec": 4, "process": 3}, 1.0, False, escalations=why),
+                    DEFAULT)
+    assert (semi.verdict, semi.reasons) == (
+        Verdict.SEMI_MANUAL, ("score=22/25 below threshold 23: semi-manual, a human approves the action", *why))
+    blocked = evaluate(Readiness("HM-2026-05-17-02", {**FULL, "spec": 0, "process": 0}, 1.0, False, escalations=why),
+                      DEFAULT)
+    assert blocked.verdict == Verdict.BLOCK and blocked.reasons[-1] == why[0]
+
+
+def test_readiness_json_keeps_the_escalations() -> None:
+    r = Readiness("I", dict(FULL), 1.0, False, escalations=("a human decides",))
+    assert r.to_dict()["escalations"] == ["a human decides"]
+    assert Readiness.from_dict(r.to_dict()) == r
+    assert "escalations" not in Readiness("I", dict(FULL), 1.0, False).to_dict()
