@@ -71,3 +71,40 @@ def test_an_unusable_limits_policy_names_the_file_and_the_field(cli, repo: Path,
     run = cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "a.json", grafana_payload()))
     assert run.code == 2 and run.err.startswith(f"incident-bot: policies/remediation.yaml: {field}: "), run.err
     assert git(repo, "branch", "--list", "incident/*") == ""
+
+
+def _rewrite_merge_time(repo: Path, at: str) -> None:
+    """Someone with push access to audit/** (not the bot's key) moves the merge entry's time to `at`."""
+    import json
+
+    from test_seal import forge_commit
+
+    path = f"incidents/{ID}/audit.jsonl"
+    lines = [json.loads(line) for line in git(repo, "show", f"audit/{ID}:{path}").splitlines()]
+    for entry in lines:
+        if entry["step"] == "merge":
+            entry["at"] = at
+    forge_commit(repo, f"audit/{ID}", {path: "".join(json.dumps(e) + "\n" for e in lines)}, f"audit {ID}: fix")
+
+
+def test_a_trace_edited_without_the_seal_does_not_lift_the_cool_down(cli, repo: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch):
+    """The merge time that starts the cool-down comes from the first incident's trace: edited by someone without
+    the bot's key (the merge moved to 05:00, so the recurrence would look 250 min later), it is not the bot's,
+    and the recurrence is left to a human, naming the trace."""
+    remediate_first(cli, repo, monkeypatch)
+    _rewrite_merge_time(repo, "2026-05-17T05:00:00Z")
+    alert_again(cli, repo, monkeypatch, "2026-05-17T09:10:00Z")
+    run = cli("check", "readiness", SECOND, "--repo", repo)
+    assert (run.code, run.out.strip()) == (3, f"SEMI-MANUAL incident={SECOND} score=25/25"), run.err
+    assert f"the audit trace of {ID} (merged into main for Deployment appointments-api/api) is not the bot's" in run.err
+    assert cli("check", "dry-run", SECOND, "--repo", repo).code == 1
+
+
+def test_the_bot_never_appends_to_a_trace_it_did_not_seal(cli, repo: Path, monkeypatch: pytest.MonkeyPatch):
+    remediate_first(cli, repo, monkeypatch)
+    _rewrite_merge_time(repo, "2026-05-17T05:00:00Z")
+    head = git(repo, "rev-parse", f"audit/{ID}").strip()
+    run = cli("post-merge", "--repo", repo, "--commit", git(repo, "rev-parse", "main").strip())
+    assert run.code == 1 and f"audit/{ID} ends in commit {head[:12]}, which incident-bot did not seal" in run.err
+    assert git(repo, "rev-parse", f"audit/{ID}").strip() == head  # nothing sealed on top of it

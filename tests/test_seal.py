@@ -176,3 +176,34 @@ def test_merge_refuses_an_action_approval_only_the_pull_record_holds(cli, semi: 
     assert run.code == 1
     assert "the sealed audit trace holds no code owner's approval of the action 'restart_pod'" in run.err
     assert git(semi, "rev-parse", "main") == main_before
+
+
+def test_no_check_is_posted_on_a_trace_that_ends_in_an_unsealed_entry(cli, opened: Path):
+    """A well-formed entry appended without the seal (correct hash chain and Audit-Hash trailer): the bot
+    would neither record the check in that trace nor seal the foreign entry into its history."""
+    path = audit_path(ID)
+    entries = parse(git(opened, "show", f"{audit_branch(ID)}:{path}"), path)
+    fake = append(entries, ID, "review", "ok", "2026-05-17T12:00:00Z", {"reviewer": "@alice"})
+    sha = forge_commit(opened, audit_branch(ID), {path: serialize([*entries, fake])},
+                       f"audit {ID}: {fake.seq} review ok\n\nIncident-Id: {ID}\nAudit-Hash: {fake.hash}\n")
+    notes_before = git(opened, "for-each-ref", "refs/notes/")
+    run = cli("check", "readiness", ID, "--repo", opened)
+    # refused before the check is posted: a success on the forge the trace could not record would count there
+    assert run.code == 1 and f"ends in commit {sha[:12]}, which incident-bot did not seal" in run.err, run.err
+    assert git(opened, "for-each-ref", "refs/notes/") == notes_before
+    assert cli("check", "dry-run", ID, "--repo", opened).code == 1
+    assert git(opened, "for-each-ref", "refs/notes/") == notes_before
+
+
+def test_readiness_is_not_posted_as_a_success_for_an_action_approval_only_the_pull_record_holds(cli, semi: Path):
+    """The semi-manual gate becomes a success only for an approval `approve --action` recorded in the trace."""
+    assert cli("approve", ID, "--repo", semi, "--reviewer", "@bob").code == 0
+    head = git(semi, "rev-parse", BRANCH).strip()
+    record = "refs/forge/pulls/1"
+    pull = json.loads(git(semi, "show", f"{record}:pull.json"))
+    pull["reviews"].append({"reviewer": "@bob", "sha": head, "state": "approved", "approves_action": "restart_pod"})
+    forge_commit(semi, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+    run = cli("check", "readiness", ID, "--repo", semi)
+    assert (run.code, run.out.strip()) == (3, f"SEMI-MANUAL incident={ID} score=22/25"), (run.out, run.err)
+    notes = json.loads(git(semi, "notes", "--ref=refs/notes/incident-bot/checks", "show", head))
+    assert notes["readiness"]["conclusion"] == "action_required"

@@ -73,6 +73,7 @@ def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) ->
     summary = dry_run_markdown(result, diff, audit.view(trace.preview(ws, incident_id, AuditStep.DRY_RUN,
                                                                       status, evidence)))
     # the check first, then the trace: nothing is recorded as passed unless the check was posted
+    trace.require_writable(ws, incident_id)
     ws.forge.record_check(s.head, "dry-run", Conclusion.SUCCESS if passed else Conclusion.FAILURE, result.line(),
                           summary)
     if passed:

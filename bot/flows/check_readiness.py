@@ -60,6 +60,16 @@ def point_records(points: list[scoring.Point]) -> list[list[object]]:
     return [[p.category, p.name, p.earned, p.evidence] for p in points]
 
 
+def _approval_traced(ws: Workspace, s: Subject, reviewer: str) -> bool:
+    """The trace holds `approve --action` of the planned action on this head by `reviewer`: the forge's review
+    is corroborated (as merge requires, lifecycle fact action_approval_traced_if_semi_manual)."""
+    who = lifecycle.handle(reviewer).lower()
+    return any(e.step == AuditStep.REVIEW and e.status == AuditStatus.OK and e.evidence.get("commit") == s.head
+               and e.evidence.get("approves_action") == s.plan.action
+               and lifecycle.handle(str(e.evidence.get("reviewer"))).lower() == who
+               for e in trace.entries(ws, s.incident_id))
+
+
 def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
                     ) -> ReadinessRun:
     """Run the gate on the pull request head; record the check, then the audit entry (nothing is recorded
@@ -75,6 +85,8 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     if gate.verdict == Verdict.SEMI_MANUAL:  # posted as a success once a code owner approved the action (the
         # reviews and owners are read for that only: one request fewer on every other verdict)
         approval = lifecycle.action_approval(snapshot(ws, s, "check_readiness", also=frozenset({"reviews", "owners"})))
+        if approval is not None and not _approval_traced(ws, s, approval.reviewer):
+            approval = None  # a review the pull record holds but `approve --action` never recorded: a claim
     evidence: dict[str, object] = {
         "commit": s.head, "base": base, "check": "readiness", "verdict": gate.verdict, "score": gate.score,
         "profile": gate.profile, "reasons": list(gate.reasons), "file": path, **s.tag,
@@ -90,6 +102,7 @@ def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None,
     if approval is not None:
         summary += (f"\n\n**Approved:** {approval.reviewer} (a code owner) approved the action "
                     f"`{s.plan.action}` on `{s.head[:12]}`; the semi-manual gate is satisfied.\n")
+    trace.require_writable(ws, incident_id)
     ws.forge.record_check(s.head, "readiness", conclusion, title, summary)
     if gate.verdict == Verdict.SEMI_MANUAL:
         ws.forge.update_pull(s.pull.number, labels=("semi-manual",))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.errors import RuleRefusal
 from bot.flows.workspace import Workspace
 from bot.forge.base import RefConflict
 from bot.model.ids import audit_branch, incident_branch, incident_dir
@@ -139,11 +140,33 @@ def reconcile(ws: Workspace, incident_id: str) -> list[AuditEntry]:
     return flush(ws, incident_id) if ws.deferred.get(incident_id) else record_many(ws, incident_id, [], None)
 
 
+def head_sealed(ws: Workspace, head: str) -> bool:
+    """The audit branch's head is a commit the bot sealed. Its seal covers its parents, hence the whole history
+    beneath it, since the bot never appends to a head it did not seal (record_many)."""
+    return ws.is_sealed(ws.forge.get_commit(head))
+
+
+def require_writable(ws: Workspace, incident_id: str) -> None:
+    """Refuse before anything is posted when the trace could not record it (its head not the bot's): a check
+    posted without its audit entry would count on the forge and be missing from the record."""
+    head = ws.forge.head(audit_branch(incident_id))
+    if head is not None and not head_sealed(ws, head):
+        raise _not_sealed(incident_id, head)
+
+
+def _not_sealed(incident_id: str, head: str) -> RuleRefusal:
+    branch = audit_branch(incident_id)
+    return RuleRefusal(f"{branch} ends in commit {head[:12]}, which incident-bot did not seal: nothing recorded; "
+                       f"see `incident-bot audit verify {incident_id}`, and reset {branch} to its last sealed commit")
+
+
 def record_many(ws: Workspace, incident_id: str, items: list[Item],
                 extra_files: dict[str, str] | None) -> list[AuditEntry]:
     branch = audit_branch(incident_id)
     for _ in range(30):
         head = ws.forge.head(branch)
+        if head is not None and not head_sealed(ws, head):
+            raise _not_sealed(incident_id, head)  # appending would seal someone else's entries into history
         stored = _stored(ws, incident_id) if head else []
         now = _first_time(items, ws)
         written = _extend(stored, incident_id, [*pending(ws, incident_id, stored), *items], now)

@@ -20,7 +20,10 @@ class Remediation:
     incident_id: str
     incident_type: str
     workload: str  # "Deployment appointments-api/api"
-    merged_at: str  # RFC 3339, UTC
+    merged_at: str  # RFC 3339, UTC ("" when not verified)
+    # its trace is the bot's (sealed head, a merge entry): else its merge time is a claim, and the workload's
+    # next incident is left to a human
+    verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,15 @@ def escalations(history: Iterable[Remediation], incident_id: str, incident_type:
     if limits is None or not workload:
         return ()
     now = _moment(at)
+    same = [r for r in history if r.incident_id != incident_id and r.incident_type == incident_type
+            and r.workload == workload]
+    unverified = [r.incident_id for r in same if not r.verified]
+    if unverified:
+        return (f"the audit trace of {', '.join(sorted(unverified))} (merged into main for {workload}) is not the "
+                "bot's: its head is not sealed or it has no merge entry, so when it merged cannot be told "
+                "(incident-bot audit verify): a human decides",)
     earlier = sorted(
-        (r for r in history if r.incident_id != incident_id and r.incident_type == incident_type
-         and r.workload == workload and _moment(r.merged_at) <= now),
+        (r for r in same if _moment(r.merged_at) <= now),
         key=lambda r: (_moment(r.merged_at), r.incident_id))
     reasons = []
     recent = [r for r in earlier if (now - _moment(r.merged_at)).total_seconds() < limits.cooldown_minutes * 60]
