@@ -14,10 +14,14 @@ from typing import Any
 import pytest
 from conftest import FIXTURES
 from lifecycle_helpers import ID, git, grafana_payload, make_repo, merged_seed, write_json
+from test_seal import forge_commit
 
 from bot.flows import trace
+from bot.flows.trace import audit_path
 from bot.flows.workspace import Workspace
 from bot.forge.local import LocalForge
+from bot.model.ids import audit_branch
+from bot.rules.audit import append, parse, serialize
 
 APP = FIXTURES / "argocd" / "application_synced.json"
 
@@ -183,3 +187,78 @@ def test_without_a_report_the_merge_alone_bounds_validation(cli, repo: Path, tmp
     resolved["alerts"][0].update(status="resolved", endsAt="2026-05-17T09:05:00Z")
     run = cli("open", "--repo", repo, "--grafana", write_json(tmp_path / "resolved.json", resolved))
     assert run.out.startswith(f"VALIDATED incident={ID}")
+
+
+def test_a_trace_with_an_entry_the_bot_did_not_seal_is_named_and_not_read(cli, repo: Path, tmp_path: Path):
+    """Push access to audit/** can append a well-formed `sync ok` (tests/test_seal.py): it must not answer
+    DUPLICATE for Argo CD's genuine report, and nothing is written on top of it."""
+    merge = merged_seed(cli, repo)
+    path = audit_path(ID)
+    entries = parse(git(repo, "show", f"{audit_branch(ID)}:{path}"), path)
+    report = app_report(tmp_path / "app.json", merge)
+    claimed = {"revision": merge, "argocd_application": "appointments",
+               "observed": {"source": "argocd-app", "application": "appointments", "revision": merge,
+                            "sync_status": "Synced", "health_status": "Healthy", "operation_phase": "Succeeded",
+                            "finished_at": "2026-05-17T08:42:58Z", "received_at": "2026-05-17T08:43:00Z"}}
+    fake = append(entries, ID, "sync", "ok", "2026-05-17T08:43:00Z", claimed)
+    forge_commit(repo, audit_branch(ID), {path: serialize([*entries, fake])},
+                 f"audit {ID}: {fake.seq} sync ok\n\nIncident-Id: {ID}\nAudit-Hash: {fake.hash}\n")
+    before = refs(repo)
+    run = cli("sync", "confirm", "--argocd", report, "--repo", repo)
+    assert (run.code, run.out.strip()) == (1, (
+        f"UNVERIFIED incident={ID} (its audit trace does not verify: not read, nothing written; "
+        f"see `incident-bot audit verify {ID}`)")), run.err
+    assert "no incident waits for a sync" in run.err and "DUPLICATE" not in run.out
+    assert refs(repo) == before
+
+
+@pytest.mark.parametrize(("shape", "finished", "code"), [
+    ("app", "9999-01-01T00:00:00Z", 2),
+    ("notification", "9999-01-01T00:00:00Z", 2),
+    ("app", "2026-05-17T08:50:01Z", 2),  # received 08:45:00, five minutes of clock skew allowed
+    ("app", "2026-05-17T08:50:00Z", 1),  # within the allowance: read (and no incident waits for it)
+])
+def test_a_sync_stated_to_finish_after_the_report_was_received_is_refused(cli, repo: Path, tmp_path: Path,
+                                                                         monkeypatch, shape: str, finished: str,
+                                                                         code: int):
+    """A `finished_at` in the future would bound every later validation (`observed_at`): refused at the edge."""
+    monkeypatch.setenv("INCIDENT_BOT_NOW", "2026-05-17T08:45:00Z")
+    if shape == "app":
+        path, field = app_report(tmp_path / "a.json", "a" * 40, finished=finished), \
+            "$.status.operationState.finishedAt"
+    else:
+        path, field = notification(tmp_path / "n.json", "a" * 40, finished_at=finished), "$.finished_at"
+    before = refs(repo)
+    run = cli("sync", "confirm", "--argocd", path, "--repo", repo)
+    assert run.code == code and refs(repo) == before, run.err
+    if code == 2:
+        assert run.err.startswith(f"incident-bot: {path}: {field}: {finished} is later than the report was "
+                                  "received (2026-05-17T08:45:00Z"), run.err
+        assert len(run.err.strip().splitlines()) == 1
+
+
+def test_a_degraded_application_after_sync_ok_is_recorded_as_sync_failed(cli, repo: Path, tmp_path: Path):
+    merge = merged_seed(cli, repo)
+    assert cli("sync", "confirm", "--argocd", app_report(tmp_path / "a.json", merge), "--repo", repo).code == 0
+    degraded = app_report(tmp_path / "b.json", merge, health="Degraded")
+    run = cli("sync", "confirm", "--argocd", degraded, "--repo", repo)
+    assert run.code == 0 and run.out.startswith(f"SYNC-FAILED incident={ID} revision={merge[:12]}"), run.out
+    run = cli("sync", "confirm", "--argocd", degraded, "--repo", repo)  # the same failure again
+    assert run.code == 0 and run.out.startswith(f"DUPLICATE incident={ID}"), run.out
+    assert [s for s, _ in syncs(repo)] == ["pending", "ok", "failed"]
+
+
+def test_the_sync_of_a_rollback_does_not_confirm_the_merge_it_reverts(cli, repo: Path, tmp_path: Path):
+    merge = merged_seed(cli, repo)
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID), ("approve", ID, "--reviewer", "@bob"),
+                 ("merge", ID)):
+        assert cli(*argv, "--repo", repo, "--rollback").code == 0, argv
+    revert = git(repo, "rev-parse", "main").strip()
+    assert cli("post-merge", "--repo", repo, "--commit", revert).code == 0
+    run = cli("sync", "confirm", "--argocd", app_report(tmp_path / "a.json", revert), "--repo", repo)
+    assert run.code == 0 and run.out.strip().splitlines() == [
+        f"CONFIRMED incident={ID} revision={revert[:12]} app=appointments "
+        f"(Argo CD Synced/Healthy/Succeeded at {revert[:12]}: sync ok recorded)"], run.out
+    assert [(s, e["revision"]) for s, e in syncs(repo) if s != "pending"] == [("ok", revert)]
+    assert merge != revert

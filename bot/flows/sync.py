@@ -1,10 +1,12 @@
 """`sync confirm`: what Argo CD reported about an Application's sync, recorded against every incident whose
 trace waits for it (a `sync pending` entry of that Application whose merge the reported revision contains).
-The decision is bot/rules/sync.py's; this is the only writer of `sync ok` and `sync failed`."""
+Only traces that verify are read: a trace holding a commit the bot did not seal is named, and nothing is written
+to it (its entries may be anyone's). The decision is bot/rules/sync.py's; this is the only writer of `sync ok`
+and `sync failed`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.errors import InputError
 from bot.flows import trace
@@ -20,25 +22,35 @@ class Confirmation:
     observation: rule.Observation
     outcomes: list[rule.Outcome] = field(default_factory=list)
     problem: str = ""  # why nothing matched (empty when something did)
+    unverified: list[str] = field(default_factory=list)  # incidents whose trace does not verify: not read
 
     def lines(self) -> list[str]:
         o = self.observation
         said = f"{o.sync_status}/{o.health_status}/{o.operation_phase or '-'} at {o.revision[:12]}"
         text = {rule.CONFIRMED: "sync ok recorded", rule.SYNC_FAILED: "sync failed recorded",
                 rule.DUPLICATE: "already recorded, nothing written"}
-        return [f"{x.kind} incident={x.incident_id} revision={x.revision[:12]} app={o.application} "
+        return [f"UNVERIFIED incident={i} (its audit trace does not verify: not read, nothing written; see "
+                f"`incident-bot audit verify {i}`)" for i in self.unverified] + [
+                f"{x.kind} incident={x.incident_id} revision={x.revision[:12]} app={o.application} "
                 f"(Argo CD {said}: {text[x.kind]})" for x in self.outcomes]
 
 
 def confirm(ws: Workspace, obs: rule.Observation) -> Confirmation:
     traces: dict[str, list[AuditEntry]] = {}
-    waiting: list[rule.Pending] = []
+    unverified: list[str] = []
     for branch in sorted(ws.forge.branches("audit/")):
         incident_id = branch.split("/", 1)[1]
         if not is_incident_id(incident_id):
             continue
-        traces[incident_id] = trace.entries(ws, incident_id)
-        waiting += rule.pending(incident_id, traces[incident_id])
+        if trace.verify(ws, incident_id).ok:
+            traces[incident_id] = trace.entries(ws, incident_id)
+        else:
+            unverified.append(incident_id)
+    return replace(_settle(ws, obs, traces), unverified=unverified)
+
+
+def _settle(ws: Workspace, obs: rule.Observation, traces: dict[str, list[AuditEntry]]) -> Confirmation:
+    waiting = [p for incident_id, entries in traces.items() for p in rule.pending(incident_id, entries)]
     apps = sorted({p.application for p in waiting})
     if obs.application not in apps:
         waits = f" (incidents wait for: {', '.join(apps)})" if apps else " (no incident waits for a sync)"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.intake.base import NotificationSource
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # the registry imports this module for every command that lis
 NAME = "argocd"
 ENV_ARGOCD = "INCIDENT_BOT_ARGOCD_TOKEN"
 NOTIFICATION, APPLICATION = "argocd-notifications", "argocd-app"
+SKEW = timedelta(minutes=5)  # how far ahead of the bot's clock Argo CD's clock may be
 _ABSENT = ("", "<no value>")  # how Go's text/template renders a field the Application does not have
 
 
@@ -52,13 +54,33 @@ def observation(data: Any, source: str, received_at: str) -> Observation:
         validate(data, "argocd_application", source)
         status = data["status"]
         operation = status.get("operationState") or {}
+        finished = _not_ahead(_time(operation.get("finishedAt")), received_at, source,
+                              "$.status.operationState.finishedAt")
         return Observation(APPLICATION, data["metadata"]["name"], status["sync"]["revision"],
                            status["sync"]["status"], status["health"]["status"], _given(operation.get("phase")),
-                           _time(operation.get("finishedAt")), received_at)
+                           finished, received_at)
     validate(data, "argocd_notification", source)
+    finished = _not_ahead(_time(data["finished_at"]), received_at, source, "$.finished_at")
     return Observation(NOTIFICATION, data["application"], data["revision"], data["sync_status"],
-                       data["health_status"], _given(data["operation_phase"]), _time(data["finished_at"]),
-                       received_at)
+                       data["health_status"], _given(data["operation_phase"]), finished, received_at)
+
+
+def _not_ahead(at: str | None, received_at: str, source: str, field: str) -> str | None:
+    """A time Argo CD states, refused when it is later than the report's receipt (beyond clock skew): a sync
+    that "finished" in the future would bound every later validation (bot/rules/sync.py observed_at)."""
+    if at is None or not received_at:  # group_key reads a report without a receipt
+        return at
+    from bot.errors import InputError
+
+    try:
+        stated = datetime.fromisoformat(at.replace("Z", "+00:00"))
+    except ValueError:
+        raise InputError(source, field, f"not an RFC 3339 time: {at!r}") from None
+    received = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+    if stated > received + SKEW:
+        raise InputError(source, field, f"{at} is later than the report was received ({received_at}, allowing "
+                                        f"{int(SKEW.total_seconds() // 60)} minutes of clock skew)")
+    return at
 
 
 def group_key(data: Any, source: str) -> str:

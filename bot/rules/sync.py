@@ -70,6 +70,7 @@ class Pending:
     application: str
     tag: dict[str, Any]  # rollback marker of the pending entry, carried over
     confirmed: bool = False  # an observed `sync ok` already names this merge
+    reverted_by: tuple[str, ...] = ()  # the merges of the incident's rollbacks that revert this merge
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,17 @@ CONFIRMED, SYNC_FAILED, DUPLICATE = "CONFIRMED", "SYNC-FAILED", "DUPLICATE"
 
 
 def pending(incident_id: str, entries: Sequence[AuditEntry]) -> list[Pending]:
-    """The merges post-merge recorded as waiting for their sync, each marked if an observation confirmed it."""
+    """The merges post-merge recorded as waiting for their sync, each marked if an observation confirmed it and
+    with the merges of the rollbacks that revert it (the trace's `rollback` entry says what pull request #n
+    reverts; its `merge` and `sync pending` entries, tagged with that pull, name its merge commit)."""
     confirmed = {str(e.evidence.get("revision")) for e in entries if observed_at(e) is not None}
+    reverts = {e.evidence.get("pull"): e.evidence.get("reverts") for e in entries if e.step == "rollback"}
+    reverted_by: dict[str, set[str]] = {}
+    for e in entries:
+        merged, pull = e.evidence.get("revision"), e.evidence.get("pull")
+        if e.step in ("merge", SYNC) and e.evidence.get("rollback") and isinstance(merged, str) \
+                and isinstance(reverts.get(pull), str):
+            reverted_by.setdefault(str(reverts[pull]), set()).add(merged)
     out, seen = [], set()
     for e in entries:
         revision = e.evidence.get("revision")
@@ -94,33 +104,47 @@ def pending(incident_id: str, entries: Sequence[AuditEntry]) -> list[Pending]:
         seen.add(revision)
         tag = {k: e.evidence[k] for k in ("rollback", "pull") if k in e.evidence}
         out.append(Pending(incident_id, revision, str(e.evidence.get("argocd_application") or ""), tag,
-                           revision in confirmed))
+                           revision in confirmed, tuple(sorted(reverted_by.get(revision, ())))))
     return out
 
 
 def settle(obs: Observation, waiting: Sequence[Pending], entries_of: Callable[[str], Sequence[AuditEntry]],
            contains: Callable[[str], bool]) -> list[Outcome]:
     """What `obs` settles: every pending merge of its Application that its revision contains (`contains(merge)`:
-    the merge is the revision or an ancestor of it). A merge already confirmed, or the same report again (same
-    revision and statuses, by whichever way it came), writes nothing (DUPLICATE); an `ok` after a `failed` (a
-    retry, a later commit) is written."""
+    the merge is the revision or an ancestor of it), unless the revision also contains a rollback that reverts
+    that merge (then what is live is the revert, not the merge). A report is a duplicate (DUPLICATE, nothing
+    written) only when it says what the trace already holds for the merge: `ok` after `ok`, or the same failure
+    again (same revision and statuses, by whichever way it came); a change of verdict is written, either way
+    (`ok` after `failed`: a retry, a later commit; `failed` after `ok`: the Application degraded)."""
     status, why = obs.verdict()
     if status is None:
         return []
     out = []
     for p in waiting:
-        if p.application != obs.application or not contains(p.revision):
+        if p.application != obs.application or not contains(p.revision) or any(map(contains, p.reverted_by)):
             continue
-        again = p.confirmed or any(e.step == SYNC and e.status == status and e.evidence.get("revision") == p.revision
-                                   and _said(e.evidence.get("observed")) == _said(obs.evidence())
-                                   for e in entries_of(p.incident_id))
-        if again:
+        if _again(status, obs, p, entries_of(p.incident_id)):
             out.append(Outcome(p.incident_id, DUPLICATE, p.revision, None))
             continue
         entry = {"revision": p.revision, "argocd_application": obs.application, "observed": obs.evidence(),
                  "note": why, **p.tag}
         out.append(Outcome(p.incident_id, CONFIRMED if status == OK else SYNC_FAILED, p.revision, entry))
     return out
+
+
+def _again(status: str, obs: Observation, p: Pending, entries: Sequence[AuditEntry]) -> bool:
+    """Whether the trace's latest observed verdicts for the merge already say `status` (for a failure: this
+    same failure)."""
+    said = [e for e in entries if e.step == SYNC and e.status in (OK, FAILED) and e.evidence.get("revision") ==
+            p.revision and isinstance(e.evidence.get("observed"), dict)]
+    run = []  # the latest verdicts, while they agree
+    for e in reversed(said):
+        if e.status != said[-1].status:
+            break
+        run.append(e)
+    if not run or run[0].status != status:
+        return False
+    return status == OK or any(_said(e.evidence.get("observed")) == _said(obs.evidence()) for e in run)
 
 
 def _said(observed: Any) -> tuple[Any, ...] | None:

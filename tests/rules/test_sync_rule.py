@@ -101,13 +101,42 @@ def test_a_second_failure_report_is_recorded_only_when_argo_cd_says_something_el
         assert [o.kind for o in settle(again, waiting, lambda _: after, lambda merge: True)] == [kind], again
 
 
+def test_a_failure_after_an_ok_is_recorded_and_an_ok_after_it_again():
+    ok = settle(report(), pending("HM-2026-05-17-01", trace_with(PENDING)), lambda _: trace_with(PENDING),
+                lambda merge: True)[0].entry
+    assert ok is not None
+    entries = trace_with(PENDING, ("sync", "ok", ok))
+    degraded = settle(report(health="Degraded"), pending("HM-2026-05-17-01", entries), lambda _: entries,
+                      lambda merge: True)[0]
+    assert degraded.kind == SYNC_FAILED and degraded.entry is not None
+    entries = trace_with(PENDING, ("sync", "ok", ok), ("sync", "failed", degraded.entry))
+    for again, kind in [(report(health="Degraded"), DUPLICATE), (report(), CONFIRMED)]:
+        outcomes = settle(again, pending("HM-2026-05-17-01", entries), lambda _: entries, lambda merge: True)
+        assert [o.kind for o in outcomes] == [kind]
+
+
+def test_a_merge_a_merged_rollback_reverts_is_settled_only_by_a_revision_without_the_revert():
+    revert = "d" * 40
+    entries = trace_with(PENDING, ("rollback", "ok", {"commit": "e" * 40, "pull": 2, "reverts": MERGE}),
+                         ("sync", "pending", {"revision": revert, "argocd_application": "appointments",
+                                              "rollback": True, "pull": 2}))
+    waiting = pending("HM-2026-05-17-01", entries)
+    assert [(p.revision, p.reverted_by) for p in waiting] == [(MERGE, (revert,)), (revert, ())]
+    synced_revert = settle(report(revert), waiting, lambda _: entries, lambda merge: True)
+    assert [(o.kind, o.revision) for o in synced_revert] == [(CONFIRMED, revert)]
+    late = settle(report(MERGE), waiting, lambda _: entries, lambda merge: merge == MERGE)  # before the revert
+    assert [(o.kind, o.revision) for o in late] == [(CONFIRMED, MERGE)]
+
+
 def test_a_report_settles_every_pending_merge_of_its_application_that_its_revision_contains():
     waiting = [Pending("HM-2026-05-17-02", LATER, "billing", {}), Pending("HM-2026-05-17-03", "c" * 40,
                "appointments", {}), Pending("HM-2026-05-17-01", MERGE, "appointments", {})]
     found = settle(report(LATER), waiting, lambda _: [], lambda merge: merge != "c" * 40)
     assert [(o.incident_id, o.kind) for o in found] == [("HM-2026-05-17-01", CONFIRMED)]
-    done = [dataclasses.replace(waiting[2], confirmed=True), Pending("HM-2026-05-17-04", LATER, "appointments", {})]
-    found = settle(report(LATER), done, lambda _: [], lambda merge: True)
+    assert found[0].entry is not None
+    confirmed = trace_with(PENDING, ("sync", "ok", found[0].entry))
+    done = [*pending("HM-2026-05-17-01", confirmed), Pending("HM-2026-05-17-04", LATER, "appointments", {})]
+    found = settle(report(LATER), done, lambda i: confirmed if i == "HM-2026-05-17-01" else [], lambda merge: True)
     assert [(o.incident_id, o.kind) for o in found] == [("HM-2026-05-17-01", DUPLICATE), ("HM-2026-05-17-04", CONFIRMED)]
 
 
