@@ -1,7 +1,7 @@
 """`sync confirm`: what Argo CD reported about an Application's sync, recorded against every incident whose
 trace waits for it (a `sync pending` entry of that Application whose merge the reported revision contains).
-Only traces that verify are read: a trace holding a commit the bot did not seal is named, and nothing is written
-to it (its entries may be anyone's). The decision is bot/rules/sync.py's; this is the only writer of `sync ok`
+Only traces whose head the bot sealed are read: any other (an entry someone appended without the key) is
+named, and nothing is written to it (its entries may be anyone's). The decision is bot/rules/sync.py's; this is the only writer of `sync ok`
 and `sync failed`."""
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ class Confirmation:
 def confirm(ws: Workspace, obs: rule.Observation) -> Confirmation:
     traces: dict[str, list[AuditEntry]] = {}
     unverified: list[str] = []
-    for branch in sorted(ws.forge.branches("audit/")):
+    for branch, head in sorted(ws.forge.branches("audit/").items()):
         incident_id = branch.split("/", 1)[1]
         if not is_incident_id(incident_id):
             continue
-        if trace.verify(ws, incident_id).ok:
+        # a head the bot sealed vouches for the whole trace beneath it (its seal covers its parents, and the bot
+        # never appends to a head it did not seal): no walk of the history, which a fetched trace cannot answer
+        if trace.head_sealed(ws, head):
             traces[incident_id] = trace.entries(ws, incident_id)
         else:
             unverified.append(incident_id)
