@@ -21,11 +21,14 @@ def open_pulls_of(ws: Workspace, service: str | None, branches: dict[str, str]) 
     """The incidents of `service` with an open pull request (their event.json names the service), among the
     incident `branches` (name -> head)."""
     found = []
+    main = ws.forge.head(ws.main) or ws.main
     for branch, head in sorted(branches.items()):
         incident_id = branch.split("/", 1)[1]
         path = f"{incident_dir(incident_id)}/event.json"
         if not is_incident_id(incident_id):
             continue
+        if ws.forge.read(main, f"{incident_dir(incident_id)}/plan.md") is not None:
+            continue  # merged (main holds its files): not open, and no pull request lookup for it
         try:
             event = parse_json(ws.forge.read(head, path) or "{}", path)
         except InputError:

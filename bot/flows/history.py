@@ -22,6 +22,7 @@ def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
         return cached
     policy = ws.policy()
     found = []
+    main = ws.forge.head(ws.main) or ws.main  # resolved once: every read below is by commit id (no ref lookups)
     for branch, head in sorted(ws.forge.branches("audit/").items()):
         incident_id = branch.split("/", 1)[1]
         if not is_incident_id(incident_id) or (before is not None and incident_id.split("-", 1)[1][:10] > before[:10]):
@@ -29,12 +30,12 @@ def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
         itype = policy.incident_types.by_prefix(incident_id.split("-", 1)[0])
         if itype is None:
             continue
-        plan = ws.forge.read(ws.main, f"{incident_dir(incident_id)}/plan.md")
+        plan = ws.forge.read(main, f"{incident_dir(incident_id)}/plan.md")
         if plan is None:  # not merged, or not on this main (e.g. a replay pinned before the merge)
             continue
         workload = workload_key(Plan.from_text(plan, f"{incident_dir(incident_id)}/plan.md").workload)
         # main holds its plan: it was merged, and its trace must say when, in entries the bot sealed
-        merges = [e for e in trace.entries(ws, incident_id)
+        merges = [e for e in trace.stored_at(ws, incident_id, head)
                   if e.step == "merge" and e.status == "ok" and not e.evidence.get("rollback")]
         if not merges or not trace.head_sealed(ws, head):
             found.append(Remediation(incident_id, itype.name, workload, "", verified=False))

@@ -103,6 +103,7 @@ def _known(ws: Workspace, a: Arrival, branches: dict[str, str], sources: dict[st
     delivery and its trace only when it may matter (same workload, or the alert's own key)."""
     known, anchors = [], {}
     of = target(ws)
+    main = ws.forge.head(ws.main) or ws.main
     for branch, head in sorted(branches.items()):
         incident_id = branch.split("/", 1)[1]
         d = incident_dir(incident_id)
@@ -120,8 +121,13 @@ def _known(ws: Workspace, a: Arrival, branches: dict[str, str], sources: dict[st
             known.append(k)
             continue
         holds = all(ws.forge.read(head, f"{d}/sources/{name}") is not None for name in sorted(sources))
-        pull = ws.forge.find_pull(branch)
-        state = delivery.UNOPENED if pull is None else pull.state
+        # main holds the files of a merged incident only (it changes through reviewed merges): then it is merged,
+        # whatever its pull record says, and no lookup is made (a workload's past incidents would each cost one)
+        if ws.forge.read(main, f"{d}/plan.md") is not None:
+            state = delivery.MERGED
+        else:
+            pull = ws.forge.find_pull(branch)
+            state = delivery.UNOPENED if pull is None else pull.state
         facts = _trace_facts(ws, incident_id) if a.status == "resolved" and a.key in k.keys else {}
         known.append(dataclasses.replace(k, state=state, holds=holds, **facts))
     return known, anchors

@@ -1,8 +1,8 @@
 """`sync confirm`: what Argo CD reported about an Application's sync, recorded against every incident whose
 trace waits for it (a `sync pending` entry of that Application whose merge the reported revision contains).
 Only traces whose head the bot sealed are read: any other (an entry someone appended without the key) is
-named, and nothing is written to it (its entries may be anyone's). The decision is bot/rules/sync.py's; this is the only writer of `sync ok`
-and `sync failed`."""
+named, and nothing is written to it (its entries may be anyone's). The decision is bot/rules/sync.py's; this
+is the only writer of `sync ok` and `sync failed`."""
 
 from __future__ import annotations
 

@@ -51,7 +51,12 @@ def entries(ws: Workspace, incident_id: str) -> list[AuditEntry]:
 
 
 def _stored(ws: Workspace, incident_id: str) -> list[AuditEntry]:
-    text = ws.forge.read(audit_branch(incident_id), audit_path(incident_id))
+    return stored_at(ws, incident_id, audit_branch(incident_id))
+
+
+def stored_at(ws: Workspace, incident_id: str, commit: str) -> list[AuditEntry]:
+    """The entries stored in the trace as of `commit` (a commit id reads without resolving the branch)."""
+    text = ws.forge.read(commit, audit_path(incident_id))
     return audit.parse(text or "", audit_path(incident_id))
 
 
