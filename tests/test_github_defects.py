@@ -5,6 +5,7 @@ and response against GitHub's OpenAPI description). Each encodes a rule of GitHu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import requests
 from conftest import FIXTURES
@@ -122,10 +123,9 @@ def test_post_merge_of_a_ui_rebase_names_the_application_and_claims_no_sync(run,
     assert sync["evidence"]["argocd_application"] == "appointments" and sync["evidence"]["revision"] == tip
 
 
-def test_argo_cds_report_confirms_the_sync_on_github_once(run, server: GitHubFake, tmp_path) -> None:  # noqa: ANN001
-    """`sync confirm` with the JSON of `argocd app get appointments -o json` (the Application CRD's status.sync,
-    status.health, status.operationState: argoproj/argo-cd manifests/crds/application-crd.yaml) after a rebase
-    merge: the audit trace gets `sync ok` naming what Argo CD said; the same report again writes nothing."""
+def merged_waiting_for_sync(run, server: GitHubFake, tmp_path: Path) -> tuple[str, Path]:  # noqa: ANN001
+    """The seed incident merged in the UI (rebase), post-merge recorded `sync pending`; main's tip and Argo CD's
+    report of it (the JSON of `argocd app get appointments -o json`)."""
     approved(run)
     ui_merge(server, 1, "rebase")
     tip = server.ref_sha("main")
@@ -134,6 +134,14 @@ def test_argo_cds_report_confirms_the_sync_on_github_once(run, server: GitHubFak
     app["status"]["sync"]["revision"] = tip
     report = tmp_path / "app.json"
     report.write_text(json.dumps(app))
+    return tip, report
+
+
+def test_argo_cds_report_confirms_the_sync_on_github_once(run, server: GitHubFake, tmp_path) -> None:  # noqa: ANN001
+    """`sync confirm` with the JSON of `argocd app get appointments -o json` (the Application CRD's status.sync,
+    status.health, status.operationState: argoproj/argo-cd manifests/crds/application-crd.yaml) after a rebase
+    merge: the audit trace gets `sync ok` naming what Argo CD said; the same report again writes nothing."""
+    tip, report = merged_waiting_for_sync(run, server, tmp_path)
     result = run("sync", "confirm", "--argocd", report)
     assert result.code == 0 and result.out.startswith(f"CONFIRMED incident={ID} revision={tip[:12]}"), result.err
     sync = trace(server)[-1]

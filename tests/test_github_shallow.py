@@ -167,17 +167,9 @@ def test_sync_confirm_on_a_fresh_runner_reads_every_trace_from_git(run, runner, 
                                                                    tmp_path: Path) -> None:
     """sync.yml fetches every audit trace (`fetch.sh --audit`): sync confirm reads each incident's trace to find
     those waiting for the reported revision, which through the API costs requests per incident ever opened."""
-    from tests.conftest import FIXTURES
-    from tests.test_github_defects import approved, ui_merge
+    from tests.test_github_defects import merged_waiting_for_sync
 
-    approved(run)
-    ui_merge(server, 1, "rebase")
-    tip = server.ref_sha("main")
-    assert run("post-merge", "--commit", tip).code == 0
-    app = json.loads((FIXTURES / "argocd" / "application_synced.json").read_text())
-    app["status"]["sync"]["revision"] = tip
-    report = tmp_path / "app.json"
-    report.write_text(json.dumps(app))
+    _, report = merged_waiting_for_sync(run, server, tmp_path)
     go, fetched = runner("--audit")
     assert fetched.split() == [f"audit/{ID}"]  # every trace, and no incident or rollback branch
     result = go("sync", "confirm", "--argocd", report)

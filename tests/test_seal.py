@@ -162,14 +162,21 @@ def test_a_semi_manual_readiness_reposted_as_a_success_after_the_approval_merges
     assert run.code == 0, run.err
 
 
+def type_action_approval(cli, repo: Path) -> str:
+    """@bob's plain approval, traced; then his approval of the action typed into the pull record (plain refs)
+    without `approve --action`. The head it claims to approve."""
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@bob").code == 0
+    head = git(repo, "rev-parse", BRANCH).strip()
+    record = "refs/forge/pulls/1"
+    pull = json.loads(git(repo, "show", f"{record}:pull.json"))
+    pull["reviews"].append({"reviewer": "@bob", "sha": head, "state": "approved", "approves_action": "restart_pod"})
+    forge_commit(repo, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+    return head
+
+
 def test_merge_refuses_an_action_approval_only_the_pull_record_holds(cli, semi: Path):
     """A plain approval is traced; the approval of the action is then typed into the pull record (plain refs)."""
-    assert cli("approve", ID, "--repo", semi, "--reviewer", "@bob").code == 0
-    head = git(semi, "rev-parse", BRANCH).strip()
-    record = "refs/forge/pulls/1"
-    pull = json.loads(git(semi, "show", f"{record}:pull.json"))
-    pull["reviews"].append({"reviewer": "@bob", "sha": head, "state": "approved", "approves_action": "restart_pod"})
-    forge_commit(semi, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+    type_action_approval(cli, semi)
     cli("check", "dry-run", ID, "--repo", semi)  # the dry-run reads the forge's reviews; the merge corroborates
     main_before = git(semi, "rev-parse", "main")
     run = cli("merge", ID, "--repo", semi)
@@ -197,12 +204,7 @@ def test_no_check_is_posted_on_a_trace_that_ends_in_an_unsealed_entry(cli, opene
 
 def test_readiness_is_not_posted_as_a_success_for_an_action_approval_only_the_pull_record_holds(cli, semi: Path):
     """The semi-manual gate becomes a success only for an approval `approve --action` recorded in the trace."""
-    assert cli("approve", ID, "--repo", semi, "--reviewer", "@bob").code == 0
-    head = git(semi, "rev-parse", BRANCH).strip()
-    record = "refs/forge/pulls/1"
-    pull = json.loads(git(semi, "show", f"{record}:pull.json"))
-    pull["reviews"].append({"reviewer": "@bob", "sha": head, "state": "approved", "approves_action": "restart_pod"})
-    forge_commit(semi, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+    head = type_action_approval(cli, semi)
     run = cli("check", "readiness", ID, "--repo", semi)
     assert (run.code, run.out.strip()) == (3, f"SEMI-MANUAL incident={ID} score=22/25"), (run.out, run.err)
     notes = json.loads(git(semi, "notes", "--ref=refs/notes/incident-bot/checks", "show", head))

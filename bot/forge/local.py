@@ -196,9 +196,9 @@ class LocalForge:
 
     def get_commit(self, sha: str) -> Commit:
         if _SHA.fullmatch(sha):  # through the persistent cat-file: no process (history reads one per incident)
-            raw = self._object(sha)
-            if raw is not None:
-                return _parse_commit(sha, raw)
+            found_raw = raw_commit(self.repo, sha)
+            if found_raw is not None:
+                return found_raw
         try:
             found = self._log("-1", self._ref(sha))
         except ForgeError:  # "bad object": unusable input, as on GitHub (not a failure a re-run fixes)
@@ -206,14 +206,6 @@ class LocalForge:
         if not found:
             raise InputError("commit", sha, "no such commit")
         return found[0]
-
-    def _object(self, sha: str) -> str | None:
-        """The raw text of commit `sha` from the persistent `git cat-file --batch`, or None."""
-        try:
-            _, kind, _, data = self.repo.git.get_object_data(sha)
-        except ValueError:
-            return None
-        return safe_decode(data) if safe_decode(kind) == "commit" else None
 
     def commits(self, base: str, head: str) -> list[Commit]:
         return self._log("--reverse", f"{self._ref(base)}..{self._ref(head)}")
@@ -572,9 +564,16 @@ def _stored_reviews(text: str | None, source: str) -> tuple[Review, ...]:
     return tuple(Review(**stored_record(Review, r, f"{source} $.reviews[{i}]")) for i, r in enumerate(reviews))
 
 
-def _parse_commit(sha: str, raw: str) -> Commit:
-    """A raw commit object as `_log` reads it (%an, %ct, %T, %P, %B without its trailing newlines)."""
-    header, _, message = raw.partition("\n\n")
+def raw_commit(repo: Repo, sha: str) -> Commit | None:
+    """Commit `sha` read as stored, through GitPython's persistent `git cat-file --batch` (no process), exactly as
+    `_log` reads it (%an, %ct, %T, %P, %B); its true parents even on a shallow boundary. None if it is not here."""
+    try:
+        _, kind, _, data = repo.git.get_object_data(sha)
+    except (GitCommandError, ValueError):
+        return None
+    if safe_decode(kind) != "commit":  # GitPython hands out bytes here despite its annotations
+        return None
+    header, _, message = data.decode("utf-8", errors="surrogateescape").partition("\n\n")
     tree, parents, author, stamp = "", [], "", "0"
     for line in header.split("\n"):
         key, _, value = line.partition(" ")

@@ -32,7 +32,7 @@ from bot.forge.base import Commit
 from bot.forge.github import shallow
 from bot.forge.github.api import Api
 from bot.forge.github.errors import NotFound, ValidationFailed
-from bot.forge.local import LocalForge, parse_trailers
+from bot.forge.local import LocalForge, parse_trailers, raw_commit
 
 _EXPR = re.compile(r"([0-9a-f]{40})((?:[~^][0-9]*)*)")
 _STEP = re.compile(r"([~^])([0-9]*)")
@@ -146,7 +146,7 @@ class Reads:
             if self.has_local(sha) and self.local is not None:
                 if not self.shallow:
                     return self.local.get_commit(sha)
-                found = shallow.raw_commit(self.local.repo, sha)  # git log shows a shallow commit parentless
+                found = raw_commit(self.local.repo, sha)  # git log shows a shallow commit parentless
                 if found is not None:
                     self._learn(sha, found.tree, found.parents)
                     self._commits[sha] = found

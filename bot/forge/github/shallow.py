@@ -17,48 +17,16 @@ from __future__ import annotations
 from pathlib import Path
 
 from git import Repo
-from git.compat import safe_decode
 from git.exc import GitCommandError
 
 from bot.forge.base import Commit
-from bot.forge.local import parse_trailers
+from bot.forge.local import raw_commit
 
 WALK_LIMIT = 256  # commits walked before the API's compare is the cheaper answer
 
 
 def is_shallow(repo: Repo) -> bool:
     return (Path(repo.git_dir) / "shallow").is_file()
-
-
-def raw_commit(repo: Repo, sha: str) -> Commit | None:
-    """The commit object as stored (its true parents, even on a shallow boundary); None if it is not here."""
-    try:
-        _, kind, _, data = repo.git.get_object_data(sha)
-    except (GitCommandError, ValueError):
-        return None
-    if safe_decode(kind) != "commit":  # GitPython hands out bytes here despite its annotations
-        return None
-    text = data.decode("utf-8", errors="surrogateescape")
-    header, _, message = text.partition("\n\n")
-    tree, parents, author, date = "", [], "", ""
-    for line in header.split("\n"):
-        key, _, value = line.partition(" ")
-        if key == "tree":
-            tree = value
-        elif key == "parent":
-            parents.append(value)
-        elif key == "author":
-            author = value.rsplit(" <", 1)[0]
-        elif key == "committer":
-            date = _utc(value.rsplit(" ", 2)[-2])
-    message = message.strip("\n")
-    return Commit(sha, message, parse_trailers(message), author, date, tree, tuple(parents))
-
-
-def _utc(stamp: str) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(int(stamp), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def between(repo: Repo, base: str, head: str, limit: int = WALK_LIMIT) -> list[Commit] | None:
