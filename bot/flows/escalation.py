@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.config.loader import parse_json
 from bot.errors import InputError
-from bot.flows import trace
+from bot.flows import history, trace
 from bot.flows.workspace import Workspace
 from bot.model.enums import AuditStep
 from bot.model.ids import incident_dir, is_incident_id
@@ -21,13 +21,13 @@ def open_pulls_of(ws: Workspace, service: str | None, branches: dict[str, str]) 
     """The incidents of `service` with an open pull request (their event.json names the service), among the
     incident `branches` (name -> head)."""
     found = []
-    main = ws.forge.head(ws.main) or ws.main
+    main = history.main_commit(ws)
     for branch, head in sorted(branches.items()):
         incident_id = branch.split("/", 1)[1]
         path = f"{incident_dir(incident_id)}/event.json"
         if not is_incident_id(incident_id):
             continue
-        if ws.forge.read(main, f"{incident_dir(incident_id)}/plan.md") is not None:
+        if history.merged_plan(ws, main, incident_id) is not None:
             continue  # merged (main holds its files): not open, and no pull request lookup for it
         try:
             event = parse_json(ws.forge.read(head, path) or "{}", path)

@@ -13,6 +13,17 @@ from bot.model.values import Plan
 from bot.rules.recurrence import Remediation, escalations, workload_key
 
 
+def main_commit(ws: Workspace) -> str:
+    """Main's head, resolved once by a caller that then reads many files of it by commit id (no ref lookups)."""
+    return ws.forge.head(ws.main) or ws.main
+
+
+def merged_plan(ws: Workspace, main: str, incident_id: str) -> str | None:
+    """The incident's plan.md as `main` holds it: main holds an incident's files only once it was merged (main
+    changes through reviewed merges), so this says whether it was, whatever its pull record says."""
+    return ws.forge.read(main, f"{incident_dir(incident_id)}/plan.md")
+
+
 def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
     """Every remediation merged into main (as main is in `ws`: a replay pins it), oldest first. `before`: only
     incidents whose id date (their first firing) is on or before that day, the others cannot precede an alert."""
@@ -22,7 +33,7 @@ def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
         return cached
     policy = ws.policy()
     found = []
-    main = ws.forge.head(ws.main) or ws.main  # resolved once: every read below is by commit id (no ref lookups)
+    main = main_commit(ws)
     for branch, head in sorted(ws.forge.branches("audit/").items()):
         incident_id = branch.split("/", 1)[1]
         if not is_incident_id(incident_id) or (before is not None and incident_id.split("-", 1)[1][:10] > before[:10]):
@@ -30,7 +41,7 @@ def remediations(ws: Workspace, before: str | None = None) -> list[Remediation]:
         itype = policy.incident_types.by_prefix(incident_id.split("-", 1)[0])
         if itype is None:
             continue
-        plan = ws.forge.read(main, f"{incident_dir(incident_id)}/plan.md")
+        plan = merged_plan(ws, main, incident_id)
         if plan is None:  # not merged, or not on this main (e.g. a replay pinned before the merge)
             continue
         workload = workload_key(Plan.from_text(plan, f"{incident_dir(incident_id)}/plan.md").workload)

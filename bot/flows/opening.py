@@ -21,7 +21,7 @@ from typing import Any
 from bot.config.loader import canonical_json, parse_json
 from bot.config.policy import Policy
 from bot.errors import InputError, RuleRefusal
-from bot.flows import escalation, trace, validation, waiting
+from bot.flows import escalation, history, trace, validation, waiting
 from bot.flows.derive import derive, renormalized, target
 from bot.flows.workspace import Workspace, source_name
 from bot.forge.base import RefCollision, RefConflict, blocking_ref
@@ -103,7 +103,7 @@ def _known(ws: Workspace, a: Arrival, branches: dict[str, str], sources: dict[st
     delivery and its trace only when it may matter (same workload, or the alert's own key)."""
     known, anchors = [], {}
     of = target(ws)
-    main = ws.forge.head(ws.main) or ws.main
+    main = history.main_commit(ws)
     for branch, head in sorted(branches.items()):
         incident_id = branch.split("/", 1)[1]
         d = incident_dir(incident_id)
@@ -121,9 +121,8 @@ def _known(ws: Workspace, a: Arrival, branches: dict[str, str], sources: dict[st
             known.append(k)
             continue
         holds = all(ws.forge.read(head, f"{d}/sources/{name}") is not None for name in sorted(sources))
-        # main holds the files of a merged incident only (it changes through reviewed merges): then it is merged,
-        # whatever its pull record says, and no lookup is made (a workload's past incidents would each cost one)
-        if ws.forge.read(main, f"{d}/plan.md") is not None:
+        # merged: no pull request lookup (a workload's past incidents would each cost one)
+        if history.merged_plan(ws, main, incident_id) is not None:
             state = delivery.MERGED
         else:
             pull = ws.forge.find_pull(branch)
