@@ -75,3 +75,18 @@ def test_the_window_ends_at_its_length() -> None:
     a_minute_out = [merged("HM-2026-05-16-01", "2026-05-16T08:59:00Z"), history[1]]
     assert escalations(a_minute_out, "HM-2026-05-17-01", "high_memory_usage", API, "2026-05-17T09:00:00Z",
                        LIMITS) == ()
+
+
+def test_a_merged_remediation_whose_trace_is_not_the_bots_leaves_the_workload_to_a_human() -> None:
+    """Its merge time is a claim (the trace's head is not sealed, or it has no merge entry): whenever it says the
+    merge was, the next incident of that workload is not automatic; the reason names every such trace."""
+    history = [Remediation("HM-2026-05-17-02", "high_memory_usage", API, "", verified=False),
+               Remediation("HM-2026-05-17-01", "high_memory_usage", API, "", verified=False),
+               Remediation("HM-2026-05-16-01", "high_memory_usage", "StatefulSet appointments-db/db", "",
+                           verified=False)]
+    assert escalations(history, "HM-2026-05-17-03", "high_memory_usage", API, "2026-05-17T12:00:00Z", LIMITS) == (
+        "the audit trace of HM-2026-05-17-01, HM-2026-05-17-02 (merged into main for Deployment appointments-api/api)"
+        " is not the bot's: its head is not sealed or it has no merge entry, so when it merged cannot be told "
+        "(incident-bot audit verify): a human decides",)
+    # another workload's unverifiable trace says nothing about this one
+    assert escalations(history[2:], "HM-2026-05-17-03", "high_memory_usage", API, "2026-05-17T12:00:00Z", LIMITS) == ()
