@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from string import Formatter
 
+from bot.rules.lifecycle import FACTS
 from bot.rules.scoring import Point
 
 FILE = re.compile(r"((?:incidents|deploy|policies|specs|\.github)/[\w./@-]+)")
@@ -97,7 +99,7 @@ def for_point(p: Point, c: Context) -> list[Change]:
             Change(lost, spec, "pre_approved_actions", "an action the bot can render for the workload")]
     if name == "manifests valid":
         return [Change(lost, f, "the field the Kubernetes schema names: " + p.evidence, "a value the schema accepts")
-                for f in _files(p.evidence)] or [Change(lost, c.workload, "the invalid field", "a valid value")]
+                for f in _files(p.evidence) or [c.workload]]
     if name in ("event valid", "event replayable"):
         return [Change(lost, f"incidents/{c.incident_id}/event.json", "the whole file", "what `incident-bot open` "
                        f"derives from incidents/{c.incident_id}/sources/ (drop the branch's edit)")]
@@ -148,10 +150,109 @@ def for_point(p: Point, c: Context) -> list[Change]:
     return [Change(lost, "?", p.name, p.evidence)]
 
 
+def _template(message: str) -> re.Pattern[str]:
+    """A lifecycle refusal message (`FACTS`) as a pattern whose groups are its fields, ending where the refusal
+    does or where `lifecycle.require` joins the next message ("; ")."""
+    out = ""
+    for literal, field, _spec, _conv in Formatter().parse(message):
+        out += re.escape(literal) + (f"(?P<{field}>.+?)" if field is not None else "")
+    return re.compile(out + r"(?=; |\Z)")
+
+
+# each lifecycle fact's refusal, recognised from the lifecycle table's own messages (one authority for the text)
+REFUSALS = {fact: _template(message) for fact, message in FACTS.items()}
+REFUSED = re.compile(r"([a-z][a-z -]*) refused: (.+)")
+
+
+def messages(text: str) -> list[tuple[str | None, dict[str, str]]]:
+    """The messages a refusal joined (a message may hold "; " itself): (fact, its fields), or (None, {"text": the
+    message}) for one that is not a lifecycle fact's."""
+    out: list[tuple[str | None, dict[str, str]]] = []
+    at = 0
+    while at < len(text):
+        found = next(((f, m) for f, p in REFUSALS.items() if (m := p.match(text, at))), None)
+        if found:
+            out.append((found[0], found[1].groupdict()))
+            at = found[1].end()
+        else:
+            end = text.find("; ", at) if "; " in text[at:] else len(text)
+            out.append((None, {"text": text[at:end]}))
+            at = end
+        at += 2 if text.startswith("; ", at) else 0
+    return out
+
+
+def _approve(c: Context, extra: str = "") -> str:
+    return f"`incident-bot approve {c.incident_id} --reviewer @<owner>{extra}`"
+
+
+def for_fact(lost: str, fact: str, fields: dict[str, str], c: Context) -> list[Change]:
+    """The change that makes one lifecycle fact (bot/rules/lifecycle.py FACTS) hold."""
+    pull, trace = f"pull request of incident/{c.incident_id}", f"audit/{c.incident_id} (branch)"
+    action = fields.get("planned", "").strip("'") or c.action or "<action>"
+    owner_review = Change(lost, pull, "review of the head commit", "APPROVED by a code owner of deploy/ in "
+                          f".github/CODEOWNERS ({_approve(c)})")
+    action_review = Change(lost, pull, "review of the head commit", f"APPROVED with `Approves-Action: {action}` by "
+                           f"a code owner ({_approve(c, ' --action ' + action)})")
+    checks = Change(lost, f"readiness and dry-run checks of incident/{c.incident_id}", "head and base", "the head "
+                    f"and main's current head (`incident-bot check readiness {c.incident_id}`, then `incident-bot "
+                    f"check dry-run {c.incident_id}`)")
+    rows = {
+        "not_resolved_unremediated": [Change(lost, trace, "step resolve", "none to change: the alerts resolved "
+                                             "before a remediation merged, and a recurrence opens a new incident "
+                                             "(`incident-bot open` with its alerts)")],
+        "pull_open": [Change(lost, pull, "state", f"open (`incident-bot open` with the recorded sources of "
+                             f"incidents/{c.incident_id}/sources/ reopens it)")],
+        "pull_merged": [Change(lost, pull, "state", f"merged (a rollback reverts a merged remediation only: "
+                               f"`incident-bot merge {c.incident_id}` first)")],
+        "gate_allows_dry_run": [Change(lost, f"readiness check on commit {fields['head']}" if "head" in fields
+                                       else "readiness check on the head commit",
+                                       "conclusion", f"success (`incident-bot check readiness {c.incident_id}` on "
+                                       "the current head)")],
+        "dry_run_success_on_head": [Change(lost, "dry-run check on the head commit", "conclusion",
+                                           f"success (`incident-bot check dry-run {c.incident_id}`)")],
+        "code_owner_approved_on_head": [owner_review],
+        "review_traced_on_head": [owner_review],
+        "action_approved_if_semi_manual": [action_review],
+        "action_approval_traced_if_semi_manual": [action_review],
+        "approved_action_is_planned": [action_review],
+        "emergency_stop_lifted": [Change(lost, "policies/emergency_stop.yaml", "engaged",
+                                         "false (merged to main when the freeze ends)")],
+        "reviewer_is_human": [owner_review],
+        "reviewer_is_a_person": [Change(lost, pull, "reviewer", f"a person who is a member of {fields.get('reviewer')}"
+                                        f" and a code owner ({_approve(c)})")],
+        "reviewer_is_code_owner": [Change(lost, ".github/CODEOWNERS", fields.get("not_owned", "the changed paths"),
+                                          "the reviewer, or a review by an owner listed there")],
+        "trace_verified": [Change(lost, trace, f"the entries `incident-bot audit verify {c.incident_id}` names",
+                                  "the entries the Audit-Hash trailers of the audit branch history record")],
+        "checks_traced_on_head": [checks],
+        "main_unmoved_since_checks": [checks],
+        "head_contains_main": [Change(lost, f"incident/{c.incident_id} (branch)", "base", "main's current head "
+                                      f"(`incident-bot refresh {c.incident_id}`, then the checks again)")],
+    }
+    return rows[fact]
+
+
+def for_refusal(lost: str, fact: str | None, fields: dict[str, str], c: Context) -> list[Change]:
+    """One message of a refused step: a lifecycle fact's, or the flow's own."""
+    if fact is not None:
+        return for_fact(lost, fact, fields, c)
+    message = fields["text"]
+    if " says merged as " in message:  # the pull request's merge commit is not on main (bot/flows/merge.py)
+        return [Change(lost, "main (branch)", "history", "the merge commit the pull request records (main is "
+                       "restored by whoever moved it; the bot never rewrites main)")]
+    return [Change(lost, "?", "?", message)]
+
+
 def for_blocker(reason: str, c: Context) -> list[Change]:
     """The change that lifts one blocking condition (readiness reasons, dry-run reasons, refused steps)."""
     lost = f"blocker: {reason}"
     text = reason.removeprefix("BLOCK: ")
+    refused = REFUSED.fullmatch(text)
+    if refused:
+        # one change can lift two messages (the forge's missing approval and the trace's): listed once
+        return list(dict.fromkeys(row for fact, fields in messages(refused.group(2))
+                                  for row in for_refusal(lost, fact, fields, c)))
     if text.startswith("untrusted change: "):
         return _drop_edit(lost, text.removeprefix("untrusted change: ").split(": ")[0], c)
     if text.startswith("audit_trace_coverage="):
@@ -165,26 +266,56 @@ def for_blocker(reason: str, c: Context) -> list[Change]:
     if text.startswith("security=0"):
         return [Change(lost, f"incidents/{c.incident_id}/plan.md", "action",
                        "the action the bot derives (never one listed under `forbidden:` in policies/actions.yaml)")]
-    if text.startswith("implementation<=2") or "undefined blast radius" in text:
+    if "(no radius_of_impact)" in text:
+        return [Change(lost, "policies/actions.yaml", f"actions.{c.action or '<action>'}.blast_radius",
+                       "pod | deployment | namespace (the action's honest radius)")]
+    if text.startswith("implementation<=2"):
         return [Change(lost, "policies/readiness.yaml", f"profiles.{c.profile}.max_radius",
                        "the action's radius, or a verified dry-run first (`dry_run_verified: true` on the task)")]
-    if text.startswith("emergency stop engaged"):
-        return [Change(lost, "policies/emergency_stop.yaml", "engaged", "false (merged to main when the freeze ends)")]
-    if "readiness check has not succeeded on head" in text:
-        sha = COMMIT.findall(text)
-        at = sha[0][:12] if sha else "the head"
-        return [Change(lost, f"readiness check on commit {at}", "conclusion", "success "
-                       f"(`incident-bot check readiness {c.incident_id}` on the current head)")]
-    if "dry-run check has not succeeded" in text or "dry run check has not succeeded" in text:
-        return [Change(lost, "dry-run check on the head commit", "conclusion",
-                       f"success (`incident-bot check dry-run {c.incident_id}`)")]
-    if "no approval from a code owner" in text:
-        return [Change(lost, f"pull request of incident/{c.incident_id}", "review of the head commit",
-                       "APPROVED by a code owner of deploy/ in .github/CODEOWNERS (`incident-bot approve "
-                       f"{c.incident_id} --reviewer @<owner>`)")]
     if text.startswith(("score=", "verification=", "security=")):
         return []  # recovered by the lost points' own changes (listed above)
-    files = _files(text)
-    if files:
+    # the dry-run's reasons (bot/rules/dryrun.py)
+    found = DRY_RUN.fullmatch(text)
+    if found:
+        return for_dry_run(lost, found.lastgroup or "", found.groupdict(), c)
+    if text.endswith("a human decides"):  # a repeated failure or an unverified past trace (bot/rules/recurrence.py)
+        return [for_fact(lost, "action_approved_if_semi_manual", {}, c)[0]]
+    if _files(text):
         return _drop_edit(lost, text, c)
     return [Change(lost, "?", "?", text)]
+
+
+DRY_RUN = re.compile(
+    r"(?P<emergency_stop>emergency stop engaged \((?P<stop>.+)\))"
+    r"|(?P<gate>readiness gate not passed \((?P<why>.+)\))"
+    r"|(?P<not_pre_approved>action not in pre-approved list)"
+    r"|(?P<forbidden>action '(?P<forbidden_action>.+)' is forbidden by policy \((?P<because>.+)\))"
+    r"|(?P<not_in_catalog>action '(?P<unknown_action>.+)' is not in the action catalog)"
+    r"|(?P<precondition>precondition '(?P<name>.+)' not met \((?P<state>.+)\))"
+    r"|(?P<radius>radius (?P<radius_of>\S+) exceeds the spec's maximum (?P<maximum>\S+))")
+
+
+def for_dry_run(lost: str, rule: str, fields: dict[str, str], c: Context) -> list[Change]:
+    """The change that lifts one dry-run reason (bot/rules/dryrun.py)."""
+    action = c.action or "<action>"
+    if rule == "emergency_stop":
+        return for_fact(lost, "emergency_stop_lifted", {}, c)
+    if rule == "gate":
+        return for_fact(lost, "gate_allows_dry_run", {}, c)
+    if rule == "not_pre_approved":
+        return [Change(lost, c.spec, "pre_approved_actions", f"{action} (the plan's action), or a plan choosing one "
+                       "the spec lists")]
+    if rule == "forbidden":
+        return [Change(lost, c.spec, "pre_approved_actions", f"without {fields['forbidden_action']} (forbidden: "
+                       f"{fields['because']}); the bot then derives a pre-approved action")]
+    if rule == "not_in_catalog":
+        return [Change(lost, "policies/actions.yaml", "actions", f"an entry {fields['unknown_action']}: (description, "
+                       "blast_radius, preconditions, rollback, renders), or a spec without the action")]
+    if rule == "precondition":
+        if fields["name"] == "hpa_enabled":
+            return [Change(lost, f"deploy/{c.namespace}/hpa.yaml", "spec.scaleTargetRef.name",
+                           f"{c.workload_name} (an HPA governs the workload)")]
+        return [Change(lost, c.spec, "pre_approved_actions", f"an action whose preconditions hold for {c.workload} "
+                       f"({fields['state']} now; restart_pod needs none)")]
+    return [Change(lost, c.spec, "max_blast_radius", f"{fields['radius_of']} if the spec's constraints allow it, or "
+                   f"an action within {fields['maximum']}")]
