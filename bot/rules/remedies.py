@@ -8,7 +8,9 @@ are derived from (the spec and policies on main, `deploy/`), or dropping the com
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass
+from functools import cache
 from string import Formatter
 
 from bot.rules.lifecycle import FACTS
@@ -40,7 +42,7 @@ class Change:
 
 
 def _files(text: str) -> list[str]:
-    return list(dict.fromkeys(m.rstrip(".:,;") for m in FILE.findall(text)))
+    return list(dict.fromkeys(m.rstrip(".") for m in FILE.findall(text)))  # a path ending a sentence
 
 
 def _drop_edit(lost: str, text: str, c: Context) -> list[Change]:
@@ -60,10 +62,16 @@ def _drop_commits(lost: str, text: str, c: Context) -> list[Change]:
                    f"`incident-bot check readiness {c.incident_id}`)") for sha in commits]
 
 
+def _choose(lost: str, c: Context) -> Change:
+    """No action is planned (or none that holds): the spec must offer one the bot can plan."""
+    return Change(lost, c.spec, "pre_approved_actions", "an action of policies/actions.yaml whose preconditions "
+                  f"hold for {c.workload} (restart_pod needs none)")
+
+
 def for_point(p: Point, c: Context) -> list[Change]:
     """The change that earns point `p` back."""
     lost = f"{p.category}: {p.name}"
-    spec, action = c.spec, c.action or "<action>"
+    spec, action = c.spec, c.action
     sections = {"WHY": ("## WHY", "a paragraph on who is hurt and how (impact, not a command)"),
                 "WHAT": ("## WHAT", "the outcome to reach, in terms of the alert's metric"),
                 "constraints": ("## Constraints", "bullets for blast radius, stateful workloads, idempotency, "
@@ -75,7 +83,7 @@ def for_point(p: Point, c: Context) -> list[Change]:
         field, value = sections[name]
         return [Change(lost, spec, field, value)]
     if name in ("acceptance, no command", "acceptance criteria"):
-        if "Given" not in p.evidence and ("command" in p.evidence or "kubectl" in p.evidence):
+        if "concrete command" in p.evidence:  # bot/rules/spec.py command_findings
             return [Change(lost, spec, "the line the finding names", "the outcome in words (no kubectl, helm, "
                            "curl or API verb): " + p.evidence)]
         if name == "acceptance criteria":
@@ -85,15 +93,14 @@ def for_point(p: Point, c: Context) -> list[Change]:
         return [Change(lost, spec, "## Acceptance (Given / When / Then)",
                        "one `Given ... When ... Then ...` criterion per outcome the validate step checks")]
     if name in ("strategy chosen", "preconditions hold", "idempotent tasks", "radius stated"):
-        unmet = p.evidence.split(": ", 1)[1] if p.evidence.startswith("unmet preconditions: ") else ""
-        if "hpa_enabled" in unmet:
+        # only an autoscaler missing: add one (a stateful workload is never scaled, whatever governs it)
+        if name == "preconditions hold" and "hpa_enabled" in p.evidence and "stateless" not in p.evidence:
             return [Change(lost, f"deploy/{c.namespace}/hpa.yaml", "spec.scaleTargetRef.name",
                            f"{c.workload_name} (an HPA governs the workload)")]
-        if name == "radius stated" and c.action:
+        if name == "radius stated" and action:
             return [Change(lost, "policies/actions.yaml", f"actions.{action}.blast_radius", "pod | deployment | "
                            "namespace (the action's honest radius)")]
-        return [Change(lost, spec, "pre_approved_actions", "an action of policies/actions.yaml whose preconditions "
-                       f"hold for {c.workload} (restart_pod needs none)")]
+        return [_choose(lost, c)]
     if name == "change equals rendering":
         return _drop_edit(lost, p.evidence, c) if _files(p.evidence) else [
             Change(lost, spec, "pre_approved_actions", "an action the bot can render for the workload")]
@@ -132,10 +139,13 @@ def for_point(p: Point, c: Context) -> list[Change]:
     if name == "audit intact":
         return [Change(lost, f"audit/{c.incident_id}:incidents/{c.incident_id}/audit.jsonl", "the entries named: "
                        + p.evidence, "the entries the Audit-Hash trailers of the audit branch history record")]
-    if name == "action allowed" or p.evidence.startswith("forbidden action"):
+    if p.evidence.startswith("forbidden action"):
         return [Change(lost, f"incidents/{c.incident_id}/plan.md", "action", "the action the bot derives (a "
-                       "pre-approved, non-forbidden one; drop the branch's edit)")] if p.evidence.startswith(
-            "forbidden") else [Change(lost, spec, "pre_approved_actions", f"{action} within max_blast_radius")]
+                       "pre-approved, non-forbidden one; drop the branch's edit)")]
+    if action is None and name in ("action allowed", "rollback"):
+        return [_choose(lost, c)]
+    if name == "action allowed":
+        return [Change(lost, spec, "pre_approved_actions", f"{action} within max_blast_radius")]
     if name == "rollback":
         return [Change(lost, "policies/actions.yaml", f"actions.{action}.rollback",
                        f"git revert of the {action} commit; Argo CD syncs the previous state")]
@@ -154,13 +164,17 @@ def _template(message: str) -> re.Pattern[str]:
     """A lifecycle refusal message (`FACTS`) as a pattern whose groups are its fields, ending where the refusal
     does or where `lifecycle.require` joins the next message ("; ")."""
     out = ""
-    for literal, field, _spec, _conv in Formatter().parse(message):
-        out += re.escape(literal) + (f"(?P<{field}>.+?)" if field is not None else "")
+    for literal, field, _spec, conversion in Formatter().parse(message):
+        group = f"(?P<{field}>.+?)" if field is not None else ""
+        out += re.escape(literal) + (f"'{group}'" if conversion == "r" else group)  # {x!r}: the value quoted
     return re.compile(out + r"(?=; |\Z)")
 
 
-# each lifecycle fact's refusal, recognised from the lifecycle table's own messages (one authority for the text)
-REFUSALS = {fact: _template(message) for fact, message in FACTS.items()}
+@cache
+def refusals() -> dict[str, re.Pattern[str]]:
+    """Each lifecycle fact's refusal, recognised from the lifecycle table's own messages (one authority)."""
+    return {fact: _template(message) for fact, message in FACTS.items()}
+
 REFUSED = re.compile(r"([a-z][a-z -]*) refused: (.+)")
 
 
@@ -168,17 +182,15 @@ def messages(text: str) -> list[tuple[str | None, dict[str, str]]]:
     """The messages a refusal joined (a message may hold "; " itself): (fact, its fields), or (None, {"text": the
     message}) for one that is not a lifecycle fact's."""
     out: list[tuple[str | None, dict[str, str]]] = []
-    at = 0
-    while at < len(text):
-        found = next(((f, m) for f, p in REFUSALS.items() if (m := p.match(text, at))), None)
-        if found:
-            out.append((found[0], found[1].groupdict()))
-            at = found[1].end()
-        else:
-            end = text.find("; ", at) if "; " in text[at:] else len(text)
-            out.append((None, {"text": text[at:end]}))
-            at = end
-        at += 2 if text.startswith("; ", at) else 0
+    rest = text
+    while rest:
+        found = next(((f, m) for f, p in refusals().items() if (m := p.match(rest))), None)
+        if found is None:
+            message, _, rest = rest.partition("; ")
+            out.append((None, {"text": message}))
+            continue
+        out.append((found[0], found[1].groupdict()))
+        rest = rest[found[1].end():].removeprefix("; ")
     return out
 
 
@@ -189,11 +201,12 @@ def _approve(c: Context, extra: str = "") -> str:
 def for_fact(lost: str, fact: str, fields: dict[str, str], c: Context) -> list[Change]:
     """The change that makes one lifecycle fact (bot/rules/lifecycle.py FACTS) hold."""
     pull, trace = f"pull request of incident/{c.incident_id}", f"audit/{c.incident_id} (branch)"
-    action = fields.get("planned", "").strip("'") or c.action or "<action>"
+    fields = defaultdict(str, fields)  # every fact's row is built; each message has only its own fields
+    action = fields.get("planned") or c.action
     owner_review = Change(lost, pull, "review of the head commit", "APPROVED by a code owner of deploy/ in "
                           f".github/CODEOWNERS ({_approve(c)})")
     action_review = Change(lost, pull, "review of the head commit", f"APPROVED with `Approves-Action: {action}` by "
-                           f"a code owner ({_approve(c, ' --action ' + action)})")
+                           f"a code owner ({_approve(c, f' --action {action}')})") if action else _choose(lost, c)
     checks = Change(lost, f"readiness and dry-run checks of incident/{c.incident_id}", "head and base", "the head "
                     f"and main's current head (`incident-bot check readiness {c.incident_id}`, then `incident-bot "
                     f"check dry-run {c.incident_id}`)")
@@ -219,9 +232,9 @@ def for_fact(lost: str, fact: str, fields: dict[str, str], c: Context) -> list[C
         "emergency_stop_lifted": [Change(lost, "policies/emergency_stop.yaml", "engaged",
                                          "false (merged to main when the freeze ends)")],
         "reviewer_is_human": [owner_review],
-        "reviewer_is_a_person": [Change(lost, pull, "reviewer", f"a person who is a member of {fields.get('reviewer')}"
+        "reviewer_is_a_person": [Change(lost, pull, "reviewer", f"a person who is a member of {fields['reviewer']}"
                                         f" and a code owner ({_approve(c)})")],
-        "reviewer_is_code_owner": [Change(lost, ".github/CODEOWNERS", fields.get("not_owned", "the changed paths"),
+        "reviewer_is_code_owner": [Change(lost, ".github/CODEOWNERS", fields["not_owned"],
                                           "the reviewer, or a review by an owner listed there")],
         "trace_verified": [Change(lost, trace, f"the entries `incident-bot audit verify {c.incident_id}` names",
                                   "the entries the Audit-Hash trailers of the audit branch history record")],
@@ -253,8 +266,6 @@ def for_blocker(reason: str, c: Context) -> list[Change]:
         # one change can lift two messages (the forge's missing approval and the trace's): listed once
         return list(dict.fromkeys(row for fact, fields in messages(refused.group(2))
                                   for row in for_refusal(lost, fact, fields, c)))
-    if text.startswith("untrusted change: "):
-        return _drop_edit(lost, text.removeprefix("untrusted change: ").split(": ")[0], c)
     if text.startswith("audit_trace_coverage="):
         return _drop_commits(lost, text, c) or [Change(lost, f"incident/{c.incident_id} (branch)",
                                                        "the commits the `process: audit complete` row names",
@@ -267,8 +278,8 @@ def for_blocker(reason: str, c: Context) -> list[Change]:
         return [Change(lost, f"incidents/{c.incident_id}/plan.md", "action",
                        "the action the bot derives (never one listed under `forbidden:` in policies/actions.yaml)")]
     if "(no radius_of_impact)" in text:
-        return [Change(lost, "policies/actions.yaml", f"actions.{c.action or '<action>'}.blast_radius",
-                       "pod | deployment | namespace (the action's honest radius)")]
+        return [Change(lost, "policies/actions.yaml", f"actions.{c.action}.blast_radius",
+                       "pod | deployment | namespace (the action's honest radius)") if c.action else _choose(lost, c)]
     if text.startswith("implementation<=2"):
         return [Change(lost, "policies/readiness.yaml", f"profiles.{c.profile}.max_radius",
                        "the action's radius, or a verified dry-run first (`dry_run_verified: true` on the task)")]
@@ -277,7 +288,7 @@ def for_blocker(reason: str, c: Context) -> list[Change]:
     # the dry-run's reasons (bot/rules/dryrun.py)
     found = DRY_RUN.fullmatch(text)
     if found:
-        return for_dry_run(lost, found.lastgroup or "", found.groupdict(), c)
+        return for_dry_run(lost, str(found.lastgroup), found.groupdict(), c)
     if text.endswith("a human decides"):  # a repeated failure or an unverified past trace (bot/rules/recurrence.py)
         return [for_fact(lost, "action_approved_if_semi_manual", {}, c)[0]]
     if _files(text):
@@ -297,14 +308,13 @@ DRY_RUN = re.compile(
 
 def for_dry_run(lost: str, rule: str, fields: dict[str, str], c: Context) -> list[Change]:
     """The change that lifts one dry-run reason (bot/rules/dryrun.py)."""
-    action = c.action or "<action>"
     if rule == "emergency_stop":
         return for_fact(lost, "emergency_stop_lifted", {}, c)
     if rule == "gate":
         return for_fact(lost, "gate_allows_dry_run", {}, c)
     if rule == "not_pre_approved":
-        return [Change(lost, c.spec, "pre_approved_actions", f"{action} (the plan's action), or a plan choosing one "
-                       "the spec lists")]
+        return [Change(lost, c.spec, "pre_approved_actions", f"{c.action} (the plan's action), or a plan choosing one "
+                       "the spec lists") if c.action else _choose(lost, c)]
     if rule == "forbidden":
         return [Change(lost, c.spec, "pre_approved_actions", f"without {fields['forbidden_action']} (forbidden: "
                        f"{fields['because']}); the bot then derives a pre-approved action")]

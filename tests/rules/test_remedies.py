@@ -53,14 +53,17 @@ LOSSES: list[tuple[str, dict[str, object]]] = [
                                                        "(specify says what, not how)"]}),
     ("no criteria", {"criteria": ()}),
     ("no criterion after the remediation", {"criteria": (scoring.Criterion("a pod", "the gate runs", "it blocks"),)}),
-    ("no action", {"plan": {"preconditions": {}}}),
+    ("no action", {"plan": {"preconditions": {}}, "rollback": None}),
     ("no autoscaler", {"plan": {"action": "scale_up_replicas_one", "blast_radius": "deployment",
                                 "preconditions": {"stateless": True, "hpa_enabled": False}}}),
     ("stateful", {"plan": {"action": "scale_up_replicas_one", "blast_radius": "deployment",
                            "preconditions": {"stateless": False}}}),
+    ("stateful, no autoscaler", {"plan": {"action": "scale_up_replicas_one", "blast_radius": "deployment",
+                                          "preconditions": {"stateless": False, "hpa_enabled": False}}}),
     ("no tasks", {"tasks": []}),
     ("no radius", {"plan": {"action": "restart_pod", "preconditions": {}}}),
     ("diff differs", {"diff_matches_rendering": [f"{API}: differs from the planned action restart_pod"]}),
+    ("a path ending a sentence", {"diff_matches_rendering": [f"the planned action restart_pod renders {API}."]}),
     ("event invalid", {"event_schema_errors": ["$.type: 'x' is not one of ['high_memory_usage']"],
                        "replay_matches": False}),
     ("manifest invalid", {"manifest_errors": [f"{API}: spec.replicas: 'two' is not of type 'integer'"]}),
@@ -86,11 +89,13 @@ LOSSES: list[tuple[str, dict[str, object]]] = [
 ]
 
 
-def lost_points() -> list[tuple[str, scoring.Point]]:
+def lost_points() -> list[tuple[str, scoring.Point, Context]]:
+    """Each lost point with the context the evidence package gives it (the plan's action, or none)."""
     out = []
     for case, change in LOSSES:
-        _, points = scoring.score(replace(_good(), **change))  # type: ignore[arg-type]
-        out += [(case, p) for p in points if not p.earned]
+        facts = replace(_good(), **change)  # type: ignore[arg-type]
+        _, points = scoring.score(facts)
+        out += [(case, p, replace(CTX, action=facts.plan.get("action"))) for p in points if not p.earned]
     return out
 
 
@@ -150,18 +155,32 @@ def all_blockers() -> list[str]:
             f"merge refused: pull request #3 says merged as {'c3' * 6}, which is not on main"]
 
 
+# what is lost, as the producers give it (computed once: they are not what these tests judge)
+SUBJECTS: list[tuple[str, str, scoring.Point | str, Context]] = [
+    *((f"{case}: {p.category}: {p.name}", f"{p.category}: {p.name}", p, ctx) for case, p, ctx in lost_points()),
+    *((reason, f"blocker: {reason}", reason, CTX) for reason in all_blockers()),
+    # a plan without an action: the rows name the action to fill in
+    *((f"no action: {reason}", f"blocker: {reason}", reason, replace(CTX, action=None))
+      for reason in ("BLOCK: action not in pre-approved list",
+                     "implementation=2 <= 2: undefined blast radius (no radius_of_impact)",
+                     f"merge refused: {lifecycle.FACTS['action_approved_if_semi_manual']}")),
+]
+
+
+def changes_for(subject: scoring.Point | str, ctx: Context) -> list[Change]:
+    return for_point(subject, ctx) if isinstance(subject, scoring.Point) else for_blocker(subject, ctx)
+
+
 def rows() -> list[tuple[str, str, list[Change]]]:
-    """(what the row is for, the `lost` every change of it must carry, the changes)."""
-    out = [(f"{case}: {p.category}: {p.name}", f"{p.category}: {p.name}", for_point(p, CTX))
-           for case, p in lost_points()]
-    return out + [(reason, f"blocker: {reason}", for_blocker(reason, CTX)) for reason in all_blockers()]
+    """(what the row is for, the `lost` every change of it must carry, the changes): built when a test runs."""
+    return [(what, lost, changes_for(subject, ctx)) for what, lost, subject, ctx in SUBJECTS]
 
 
 def test_the_producers_give_every_point_and_blocker_kind():
     """The catalogue is complete: every point of the rubric is lost at least once, each lifecycle fact is
     refused, and the gate's and the dry-run's blocking kinds all appear (else a row kind goes untested)."""
     _, every = scoring.score(_good())
-    assert {p.name for _, p in lost_points()} == {p.name for p in every}
+    assert {p.name for _, p, _ in lost_points()} == {p.name for p in every}
     messages = " ".join(refusals())
     assert all(lifecycle.FACTS[f].split("{")[0] in messages for f in lifecycle.FACTS)
     reasons = " ".join(gate_reasons() + dry_run_reasons())
@@ -173,8 +192,10 @@ def test_the_producers_give_every_point_and_blocker_kind():
         assert kind in reasons, kind
 
 
-@pytest.mark.parametrize(("what", "lost", "changes"), rows(), ids=[r[0][:70] for r in rows()])
-def test_every_row_names_a_file_and_field_of_this_repository(what: str, lost: str, changes: list[Change]):
+@pytest.mark.parametrize(("what", "lost", "subject", "ctx"), SUBJECTS, ids=[s[0][:70] for s in SUBJECTS])
+def test_every_row_names_a_file_and_field_of_this_repository(what: str, lost: str, subject: scoring.Point | str,
+                                                             ctx: Context):
+    changes = changes_for(subject, ctx)
     # a score or category blocker is recovered by the lost points' own rows; every other one has its own
     if re.match(r"(score=|verification=\d|security=[12] )", what):
         assert changes == []
@@ -250,13 +271,28 @@ def test_a_refusal_carries_its_fields_into_the_row():
     assert (paths[0].file, paths[0].field) == (".github/CODEOWNERS", API)
     planned = for_blocker("approve refused: " + lifecycle.FACTS["approved_action_is_planned"].format(
         planned="scale_up_replicas_one", approves="restart_pod"), CTX)
-    assert "--action scale_up_replicas_one" in planned[0].value
+    assert "`Approves-Action: scale_up_replicas_one`" in planned[0].value
+    assert planned[0].value.endswith(" --action scale_up_replicas_one`)")
     stale = for_blocker("check dry run refused: " + lifecycle.FACTS["gate_allows_dry_run"].format(head="ab12" * 3),
                         CTX)
     assert stale[0].file == "readiness check on commit ab12ab12ab12"
 
 
-def test_an_unknown_reason_is_shown_as_it_is_not_dropped():
+def test_a_refusal_that_joins_known_and_unknown_messages_is_split_at_each():
+    """`lifecycle.require` joins its messages with "; ", and a message may hold "; " itself (head_contains_main):
+    each message is recognised in turn, and a flow's own message between them stays one row of its own."""
+    contains = lifecycle.FACTS["head_contains_main"].format(head="a" * 12, main="d" * 12, incident=ID)
+    stop = lifecycle.FACTS["emergency_stop_lifted"]
+    changes = for_blocker(f"merge refused: {contains}; a flow's own words; {stop}; the last words", CTX)
+    assert [(c.file, c.field, c.value if c.file == "?" else "") for c in changes] == [
+        (f"incident/{ID} (branch)", "base", ""), ("?", "?", "a flow's own words"),
+        ("policies/emergency_stop.yaml", "engaged", ""), ("?", "?", "the last words")]
+
+
+def test_an_unknown_point_or_reason_is_shown_as_it_is_not_dropped():
+    point = scoring.Point("process", "a point no rubric has", False, "what it found")
+    assert for_point(point, CTX) == [Change("process: a point no rubric has", "?", "a point no rubric has",
+                                            "what it found")]
     assert for_blocker("BLOCK: something no rule says", CTX) == [
         Change("blocker: BLOCK: something no rule says", "?", "?", "something no rule says")]
     assert for_blocker("merge refused: a message no fact has", CTX) == [
