@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
 from string import Formatter
 
 from bot.rules.lifecycle import FACTS
@@ -42,7 +41,7 @@ class Change:
 
 
 def _files(text: str) -> list[str]:
-    return list(dict.fromkeys(m.rstrip(".") for m in FILE.findall(text)))  # a path ending a sentence
+    return list(dict.fromkeys(m.removesuffix(".") for m in FILE.findall(text)))  # a path ending a sentence
 
 
 def _drop_edit(lost: str, text: str, c: Context) -> list[Change]:
@@ -120,8 +119,7 @@ def for_point(p: Point, c: Context) -> list[Change]:
         out = _drop_commits(lost, p.evidence, c)
         out += [Change(lost, f"audit/{c.incident_id} (branch)", f"step {s}", "an ok entry (run the command that "
                        "records it: `incident-bot open` with the recorded sources)") for s in missing_steps]
-        return out or [Change(lost, f"incident/{c.incident_id} (branch)", "commit trailers",
-                              f"Incident-Id: {c.incident_id} and Phase: on every commit")]
+        return out  # scoring names every commit and step it misses (bot/rules/audit.py coverage)
     if name == "replay from git":
         # the trace is append-only: an entry that does not replay stays; what changes is the input it lacks
         out = []
@@ -170,9 +168,9 @@ def _template(message: str) -> re.Pattern[str]:
     return re.compile(out + r"(?=; |\Z)")
 
 
-@cache
 def refusals() -> dict[str, re.Pattern[str]]:
-    """Each lifecycle fact's refusal, recognised from the lifecycle table's own messages (one authority)."""
+    """Each lifecycle fact's refusal, recognised from the lifecycle table's own messages (one authority; `re`
+    caches the compiled patterns)."""
     return {fact: _template(message) for fact, message in FACTS.items()}
 
 REFUSED = re.compile(r"([a-z][a-z -]*) refused: (.+)")
@@ -267,9 +265,8 @@ def for_blocker(reason: str, c: Context) -> list[Change]:
         return list(dict.fromkeys(row for fact, fields in messages(refused.group(2))
                                   for row in for_refusal(lost, fact, fields, c)))
     if text.startswith("audit_trace_coverage="):
-        return _drop_commits(lost, text, c) or [Change(lost, f"incident/{c.incident_id} (branch)",
-                                                       "the commits the `process: audit complete` row names",
-                                                       "absent (drop them)")]
+        return [Change(lost, f"incident/{c.incident_id} (branch)", "the commits and steps the `process: audit "
+                       "complete` row names", "absent commits dropped, each step recorded (rows above)")]
     if text == "stateful workload without verified backup":
         return [Change(lost, c.workload, 'metadata.annotations."incident-bot.dev/backup-verified"',
                        "the RFC 3339 time of the last verified restore test, at most 24 h before the alert fired "
