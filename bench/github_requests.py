@@ -15,6 +15,12 @@ The whole lifecycle of one incident (open, readiness, dry-run, approve, merge, p
 is summed: with GITHUB_TOKEN's 1,000 requests per hour per repository, its total says how many incidents an
 hour a team can run on the plain token.
 
+The repeated-failure rule of readiness reads every incident merged so far (main's plan.md, and the audit trace of
+each): "check readiness with N past merged incidents" measures one readiness on a fresh runner of a repository
+where N incidents (for the same workload and for another one) went through open, readiness, dry-run, approve and
+merge first, each command on its own fresh runner too; the growth per past incident is what a repository with a
+few hundred of them pays in every readiness run.
+
 Budgets: opening an incident <= 16 requests, a duplicate webhook on a fresh runner <= 3, posting a check
 run 1, the whole lifecycle <= 50 (issues 5 and 12). Exit status 1 when a budget is missed or the server saw a
 request that breaks GitHub's description.
@@ -89,8 +95,14 @@ class Bench:
                 budget: int | None = None, token: str | None = None, fetch: tuple[str, ...] = (ID,),
                 **env: str) -> dict[str, Any]:
         """Run one CLI command as its own process would (a fresh forge), counting its requests."""
-        repo, fetched = checkout or self.runner(*fetch)
         before = len(self.server.exchanges)
+        output = self.run(*argv, checkout=checkout, token=token, fetch=fetch, **env)
+        return self.record(key, title, before, budget, output=output)
+
+    def run(self, *argv: str, checkout: tuple[Path, str] | None = None, token: str | None = None,
+            fetch: tuple[str, ...] = (ID,), **env: str) -> str:
+        """One CLI command on a fresh runner (else `checkout`), as its workflow step runs it; its output."""
+        repo, fetched = checkout or self.runner(*fetch)
         values = github_env(self.server, **({"token": token} if token else {}), **env)
         values["INCIDENT_BOT_FETCHED"] = fetched
         with environment(values), contextlib.redirect_stdout(io.StringIO()) as out, \
@@ -98,7 +110,7 @@ class Bench:
             code = cli([*argv, "--repo", str(repo)])
         if code != 0:
             raise SystemExit(f"{' '.join(argv)} exited {code}: {err.getvalue().strip()}")
-        return self.record(key, title, before, budget, output=out.getvalue().strip())
+        return out.getvalue().strip()
 
     def record(self, key: str, title: str, before: int, budget: int | None, **extra: Any) -> dict[str, Any]:
         exchanges = self.server.exchanges[before:]
@@ -116,6 +128,91 @@ def naive_open(entry: dict[str, Any], server: GitHubFake, before: int) -> int:
     files = sum(len(e.body["tree"]) for e in server.exchanges[before:] if e.operation_id == "git/create-tree")
     entry["files_written"] = files
     return files + 1 + 1 + 3
+
+
+# readiness.yml's fetch step for the incident it judges
+READINESS_FETCH = ("{id}",)
+PAST = (0, 10)  # past merged incidents before the measured readiness
+# A second Deployment next to the api's, so that past incidents remediate two workloads (its pods: worker-<hash>)
+WORKER = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: worker
+  namespace: appointments-api
+  labels:
+    app.kubernetes.io/name: appointments-worker
+spec:
+  selector:
+    matchLabels:
+      app.kubernetes.io/name: appointments-worker
+  template:
+    metadata:
+      labels:
+        app.kubernetes.io/name: appointments-worker
+    spec:
+      automountServiceAccountToken: false
+      containers:
+        - name: worker
+          image: ghcr.io/example/appointments-worker:1.4.2
+          resources:
+            limits:
+              cpu: 500m
+              memory: 512Mi
+"""
+
+
+def readiness_fetch(incident_id: str) -> tuple[str, ...]:
+    return tuple(word.format(id=incident_id) for word in READINESS_FETCH)
+
+
+def alert(work: Path, day: str, pod: str, service: str) -> Path:
+    """The recorded Grafana delivery, for `pod` of `service`, firing on `day` (its incident id's date)."""
+    payload = json.loads((FIXTURES / "webhook_grafana.json").read_text("utf-8"))
+    labels = {"pod": pod, "service": service}
+    for item in payload["alerts"]:
+        item["labels"].update(labels)
+        item.update(startsAt=f"{day}T08:12:30Z", fingerprint=f"{pod}-{day}")
+    payload["commonLabels"].update(labels)
+    path = work / f"alert-{pod}-{day}.json"
+    path.write_text(json.dumps(payload), "utf-8")
+    return path
+
+
+def remediate(bench: Bench, delivery: Path) -> str:
+    """One incident through open, readiness, dry-run, approve and merge, each on its own fresh runner."""
+    opened = bench.run("open", "--grafana", str(delivery), fetch=())
+    incident_id = opened.split("incident=", 1)[1].split()[0]
+    bench.run("check", "readiness", incident_id, fetch=readiness_fetch(incident_id))
+    bench.run("check", "dry-run", incident_id, fetch=(incident_id,))
+    bench.run("approve", incident_id, "--reviewer", "@alice", token=REVIEWER_TOKEN,
+              INCIDENT_BOT_IDENTITY="incident-bot[bot]", fetch=(incident_id,))
+    bench.run("merge", incident_id, fetch=(incident_id,))
+    return incident_id
+
+
+def measure_history(past: int) -> tuple[dict[str, Any], list[str]]:
+    """One readiness on a fresh runner after `past` incidents were merged (alternately for the api and the
+    worker, on days before the new incident's), on a repository of its own; with the server's violations."""
+    with GitHubFake() as server, tempfile.TemporaryDirectory(prefix="incident-bot-gh-history-") as tmp:
+        files = seed_files()
+        manifest = "deploy/appointments-api/deployment.yaml"
+        files[manifest] = bytes(files[manifest]) + WORKER.encode() if isinstance(files[manifest], bytes) \
+            else str(files[manifest]) + WORKER
+        server.add_repo(REPOSITORY, files)
+        server.repo().teams.add("sre")
+        server.add_token("ghp_benchBob00000000000000000000000000", "bob", None, user_type="User")
+        bench = Bench(server, Path(tmp))
+        for n in range(past):
+            pod, service = ("api-7b4", "appointments-api") if n % 2 == 0 else ("worker-5c9", "appointments-worker")
+            remediate(bench, alert(bench.work, f"2026-05-{n + 1:02d}", pod, service))
+        opened = bench.run("open", "--grafana", str(alert(bench.work, "2026-05-20", "api-7b4", "appointments-api")),
+                           fetch=())
+        incident_id = opened.split("incident=", 1)[1].split()[0]
+        entry = bench.command(f"readiness_past_{past}", f"check readiness with {past} past merged incidents "
+                              "(fresh runner)", "check", "readiness", incident_id, fetch=readiness_fetch(incident_id))
+        assert entry["output"].startswith(f"PASS incident={incident_id}"), entry["output"]
+        return entry, list(server.violations)
 
 
 LIFECYCLE = ("open", "check_readiness", "check_dry_run", "approve", "merge", "post_merge", "resolved")
@@ -138,7 +235,7 @@ def measure() -> dict[str, Any]:
         bench.command("duplicate_same_runner", "duplicate webhook, the runner that opened it", "open", *DELIVERY,
                       checkout=same_runner)
         bench.command("check_readiness", "check readiness (whole command: reads, audit entry, check run)",
-                      "check", "readiness", ID)
+                      "check", "readiness", ID, fetch=readiness_fetch(ID))
         bench.command("check_dry_run", "check dry-run (whole command, with the skipped `make test`)",
                       "check", "dry-run", ID)
         bench.command("approve", "approve (whole command, a code owner's token)", "approve", ID,
@@ -191,7 +288,20 @@ def measure() -> dict[str, Any]:
         bench.records["lifecycle_validated"] = {
             "title": "the same, with Argo CD's sync report and a resolution that validates (instead of resolved)",
             "requests": full, "budget": None, "by_operation": {}, "incidents_per_hour": 1000 // full}
-        return {"violations": list(server.violations), "operations": bench.records}
+        violations = list(server.violations)
+    for past in PAST:
+        entry, more = measure_history(past)
+        bench.records[entry_key(past)] = entry
+        violations += more
+    low, high = (bench.records[entry_key(p)]["requests"] for p in (PAST[0], PAST[-1]))
+    bench.records["readiness_per_past_incident"] = {
+        "title": f"check readiness: requests per past merged incident ({PAST[0]} -> {PAST[-1]})",
+        "requests": (high - low) / (PAST[-1] - PAST[0]), "budget": 0, "by_operation": {}}
+    return {"violations": violations, "operations": bench.records}
+
+
+def entry_key(past: int) -> str:
+    return f"readiness_past_{past}"
 
 
 def report(data: dict[str, Any]) -> list[str]:
@@ -207,6 +317,9 @@ def report(data: dict[str, Any]) -> list[str]:
                  "on GITHUB_TOKEN's 1,000 requests per hour")
     for key in LIFECYCLE:
         lines.append(f"  {key}: {json.dumps(data['operations'][key]['by_operation'])}")
+    for past in PAST:
+        calls = data["operations"][entry_key(past)]["by_operation"]
+        lines.append(f"  readiness, {past} past merged: {json.dumps(calls)}")
     opened = data["operations"]["open"]
     lines.append(f"\nopen, per request: {json.dumps(opened['by_operation'])}")
     lines.append(f"naive = {opened['files_written']} Contents API PUTs (one per file written) + list branches + "
