@@ -8,7 +8,8 @@ description), with the real PyGithub code and the real CLI, configured as a work
 Every command runs as a workflow job runs it: on a FRESH runner, whose checkout is what the default
 `actions/checkout` makes (the default branch only, depth 1: one commit, grafted), followed by the workflows'
 fetch step run as is (.github/actions/fetch-incident/fetch.sh: `git fetch --shallow-exclude=main` of
-incident/<id>, rollback/<id> and audit/<id>, from a bare mirror of the server's repository), so nothing one job
+incident/<id>, rollback/<id> and audit/<id>, and for readiness every audit/<id> too, from a bare mirror of the
+server's repository), so nothing one job
 read or wrote is in the next job's checkout, and git traffic (not counted by GitHub's REST rate limit) is not
 counted here either. `approve` and `merge`, which a code owner runs, are measured on the same kind of checkout.
 The whole lifecycle of one incident (open, readiness, dry-run, approve, merge, post-merge, the resolved alert)
@@ -19,7 +20,8 @@ The repeated-failure rule of readiness reads every incident merged so far (main'
 each): "check readiness with N past merged incidents" measures one readiness on a fresh runner of a repository
 where N incidents (for the same workload and for another one) went through open, readiness, dry-run, approve and
 merge first, each command on its own fresh runner too; the growth per past incident is what a repository with a
-few hundred of them pays in every readiness run.
+few hundred of them would pay in every readiness run (0: readiness.yml fetches every trace with git; what remains
+is the listing of the audit branches, one request per 100).
 
 Budgets: opening an incident <= 16 requests, a duplicate webhook on a fresh runner <= 3, posting a check
 run 1, the whole lifecycle <= 50 (issues 5 and 12). Exit status 1 when a budget is missed or the server saw a
@@ -130,8 +132,8 @@ def naive_open(entry: dict[str, Any], server: GitHubFake, before: int) -> int:
     return files + 1 + 1 + 3
 
 
-# readiness.yml's fetch step for the incident it judges
-READINESS_FETCH = ("{id}",)
+# readiness.yml's fetch step for the incident it judges: its branches and every audit trace
+READINESS_FETCH = ("{id}", "--audit")
 PAST = (0, 10)  # past merged incidents before the measured readiness
 # A second Deployment next to the api's, so that past incidents remediate two workloads (its pods: worker-<hash>)
 WORKER = """---

@@ -169,14 +169,15 @@ def cli_runner(cli, server: GitHubFake, checkout: Path, monkeypatch, *, secrets_
 FETCH_SCRIPT = ROOT / ".github" / "actions" / "fetch-incident" / "fetch.sh"
 
 
-def workflow_fetch(checkout: Path, origin: Path, *incidents: str) -> str:
+def workflow_fetch(checkout: Path, origin: Path, *incidents: str, **extra: str) -> str:
     """What the workflows' fetch step does on a runner (.github/actions/fetch-incident/fetch.sh, run as is), with
-    `origin` (a `mirror_of` the fake) as the remote; the branches it fetched (INCIDENT_BOT_FETCHED)."""
+    `origin` (a `mirror_of` the fake) as the remote; the branches it fetched (INCIDENT_BOT_FETCHED). `extra`: more
+    environment (e.g. GIT_TRACE2_EVENT, to see which git commands it ran)."""
     subprocess.run(["git", "-C", str(checkout), "remote", "add", "origin", origin.as_uri()], check=False)
     output = checkout / ".git" / "github-output"
     output.write_text("", "utf-8")
     env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "GITHUB_OUTPUT": str(output),
-           "INCIDENT_BOT_FORGE": "github", "GIT_CONFIG_NOSYSTEM": "1"}
+           "INCIDENT_BOT_FORGE": "github", "GIT_CONFIG_NOSYSTEM": "1", **extra}
     done = subprocess.run(["bash", str(FETCH_SCRIPT), *incidents], cwd=checkout, env=env, capture_output=True,
                           text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -10,8 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.github_helpers import BRANCH, ID, checkout_of, cli_runner, mirror_of, workflow_fetch
+from tests.github_helpers import BRANCH, ID, ROOT, checkout_of, cli_runner, mirror_of, workflow_fetch
 from tests.githubfake import REVIEWER_TOKEN, GitHubFake
 from tests.test_github_forge import (  # noqa: F401  (fixtures)
     GRAFANA,
@@ -175,3 +176,111 @@ def test_sync_confirm_on_a_fresh_runner_reads_every_trace_from_git(run, runner, 
     result = go("sync", "confirm", "--argocd", report)
     assert result.code == 0 and result.out.startswith(f"CONFIRMED incident={ID}"), result.err
     assert {e.operation_id for e in result.requests} & {"git/get-blob", "git/get-tree", "git/get-commit"} == set()
+
+
+# ------------------------------------------------------------------ readiness and the incidents merged before it
+SECOND = "HM-2026-05-17-02"
+
+
+def merged_then_alert_again(run, tmp_path: Path) -> None:
+    """The seed incident merged at 08:30 (the bot's clock stopped there); another pod of the same Deployment fires
+    at 09:10, inside the 120 min cool-down of policies/remediation.yaml: the second incident's readiness is
+    SEMI-MANUAL, and says so only if it read the first one's audit trace (its sealed merge entry's time)."""
+    at = {"INCIDENT_BOT_NOW": "2026-05-17T08:30:00Z"}
+    assert run("open", "--grafana", GRAFANA, **at).code == 0
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID)):
+        assert run(*argv, **at).code == 0, argv
+    assert run("approve", ID, "--reviewer", "@alice", token=REVIEWER_TOKEN, INCIDENT_BOT_IDENTITY="incident-bot[bot]",
+               **at).code == 0
+    assert run("merge", ID, **at).code == 0
+    payload = json.loads(GRAFANA.read_text())
+    for alert in payload["alerts"]:
+        alert.update(startsAt="2026-05-17T09:10:00Z", fingerprint="9f0e1d2c3b4a5968")
+        alert["labels"]["pod"] = "api-9xz"
+    payload["commonLabels"]["pod"] = "api-9xz"
+    (tmp_path / "again.json").write_text(json.dumps(payload))
+    opened = run("open", "--grafana", tmp_path / "again.json", INCIDENT_BOT_NOW="2026-05-17T09:15:00Z")
+    assert opened.out.startswith(f"OPENED incident={SECOND}"), opened.err
+
+
+def test_readiness_on_a_fresh_runner_reads_the_merged_incidents_traces_from_git(run, runner, tmp_path: Path) -> None:
+    """readiness.yml fetches its incident and every audit trace in one step (`fetch.sh ID --audit`): the
+    repeated-failure rule reads the trace of each incident merged into main, which through the API costs a tree,
+    a blob and a commit per past incident in every readiness run (bench/github_requests.py)."""
+    steps = yaml.safe_load((ROOT / ".github" / "workflows" / "readiness.yml").read_text())["jobs"]["readiness"]["steps"]
+    [fetch] = [s for s in steps if s.get("uses", "").endswith("/fetch-incident")]
+    assert fetch["with"]["incidents"].split() == ["${{", "steps.target.outputs.incident", "}}", "--audit"]
+    merged_then_alert_again(run, tmp_path)
+    go, fetched = runner(SECOND, "--audit")
+    assert fetched.split() == [f"incident/{SECOND}", f"rollback/{SECOND}", f"audit/{SECOND}", f"audit/{ID}"]
+    judged = go("check", "readiness", SECOND, INCIDENT_BOT_NOW="2026-05-17T12:00:00Z")
+    assert (judged.code, judged.out.strip()) == (3, f"SEMI-MANUAL incident={SECOND} score=25/25"), judged.err
+    assert f"repeated failure: {ID} merged at 2026-05-17T08:30:00Z did not hold" in judged.err
+    assert {e.operation_id for e in judged.requests} & OBJECT_READS == set()
+
+
+def fetch_commands(trace_file: Path) -> list[list[str]]:
+    """The `git fetch` commands a run made, from git's own trace (GIT_TRACE2_EVENT: one JSON event a line, a
+    `start` event per git process with its argv, https://git-scm.com/docs/api-trace2#_event_format)."""
+    events = [json.loads(line) for line in trace_file.read_text().splitlines()]
+    return [e["argv"][1:] for e in events if e.get("event") == "start" and e["argv"][1:2] == ["fetch"]]
+
+
+def test_the_fetch_step_fetches_every_branch_in_one_git_fetch(run, server: GitHubFake, tmp_path: Path) -> None:
+    merged_then_alert_again(run, tmp_path)
+    path = checkout_of(server, tmp_path / "runner", shallow=True)
+    trace_file = tmp_path / "trace2.json"
+    fetched = workflow_fetch(path, mirror_of(server, tmp_path / "origin.git", set()), f"{SECOND},--audit",
+                             GIT_TRACE2_EVENT=str(trace_file))
+    assert fetched.split() == [f"incident/{SECOND}", f"rollback/{SECOND}", f"audit/{SECOND}", f"audit/{ID}"]
+    [command] = fetch_commands(trace_file)  # incident/<second> and audit/<first>: one round trip (the others absent)
+    assert "--shallow-exclude=main" in command
+    assert sorted(a for a in command if a.startswith("+refs/")) == [
+        f"+refs/heads/audit/{ID}:refs/remotes/origin/audit/{ID}",
+        f"+refs/heads/incident/{SECOND}:refs/remotes/origin/incident/{SECOND}"]
+    for branch in (f"incident/{SECOND}", f"audit/{ID}"):
+        assert subprocess.run(["git", "-C", str(path), "rev-parse", f"refs/remotes/origin/{branch}"], check=True,
+                              capture_output=True, text=True).stdout.strip() == server.ref_sha(branch)
+
+
+def test_a_branch_that_cannot_be_fetched_does_not_cost_the_others(run, server: GitHubFake, tmp_path: Path) -> None:
+    """One branch on the remote whose commit the remote cannot send (a broken ref): the batched fetch fails as a
+    whole, and each branch is fetched on its own; only the broken one is left to the API."""
+    merged_then_alert_again(run, tmp_path)
+    path = checkout_of(server, tmp_path / "runner", shallow=True)
+    origin = mirror_of(server, tmp_path / "origin.git", set())
+    broken = "audit/HM-2026-05-16-01"
+
+    def git(*argv: str, stdin: str | None = None) -> str:
+        return subprocess.run(["git", "-C", str(origin), *argv], input=stdin, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    tree = git("rev-parse", "main^{tree}")
+    sha = git("hash-object", "-w", "-t", "commit", "--stdin",
+              stdin=f"tree {tree}\nauthor a <a@example.com> 1 +0000\ncommitter a <a@example.com> 1 +0000\n\nx\n")
+    git("update-ref", f"refs/heads/{broken}", sha)
+    (origin / "objects" / sha[:2] / sha[2:]).unlink()
+    trace_file = tmp_path / "trace2.json"
+    fetched = workflow_fetch(path, origin, SECOND, "--audit", GIT_TRACE2_EVENT=str(trace_file))
+    assert broken not in fetched.split()
+    assert fetched.split() == [f"incident/{SECOND}", f"rollback/{SECOND}", f"audit/{SECOND}", f"audit/{ID}"]
+    assert len(fetch_commands(trace_file)) == 1 + 2 + 2  # the batch; then the broken one twice, the others once
+
+
+def test_the_merged_branch_post_merge_fetches_comes_alone_without_mains_history(run, server: GitHubFake,
+                                                                                tmp_path: Path) -> None:
+    """Post-merge fetches the merged incident branch, which main holds (its tip is a parent of the merge commit),
+    with the audit trace. In one fetch with --shallow-exclude=main, a tip main holds gets no shallow boundary and
+    main's whole history below it would come along; fetched apart at depth 1, only its tip comes."""
+    assert run("open", "--grafana", GRAFANA).code == 0
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID)):
+        assert run(*argv).code == 0, argv
+    assert run("approve", ID, "--reviewer", "@alice", token=REVIEWER_TOKEN,
+               INCIDENT_BOT_IDENTITY="incident-bot[bot]").code == 0
+    assert run("merge", ID).code == 0
+    path = checkout_of(server, tmp_path / "runner", shallow=True)
+    fetched = workflow_fetch(path, mirror_of(server, tmp_path / "origin.git", set()), "--merged")
+    assert fetched.split() == [BRANCH, f"rollback/{ID}", f"audit/{ID}"]
+    seed = server.repo().git.commits[str(server.ref_sha(BRANCH))].parents[0]  # the commit main was when it forked
+    has = subprocess.run(["git", "-C", str(path), "cat-file", "-e", f"{seed}^{{commit}}"], check=False)
+    assert has.returncode != 0  # nothing of main's history below the merged tip
