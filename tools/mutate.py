@@ -49,8 +49,29 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
     # not "sync": that name is bot/flows/sync.py's (FLOWS), which wins the lookup of a name given on the command line
     "sync_rule": ("bot/rules/sync.py", None, FAST + ["tests/test_sync_confirm.py"]),
 }
+# The command-line tests that drive each flow (a CLI test takes well under a second: a wide selection costs
+# mainly on survivors, which run every selected test that reached the mutated function).
+_DRIVE = {
+    "merge": ["test_lifecycle", "test_seal", "test_github_defects", "test_cooldown", "test_audit_integrity",
+              "test_evidence_recovery", "test_command_trace", "test_coalescing", "test_refresh",
+              "test_github_refresh", "test_github_forge", "test_sync_confirm"],
+    "approve": ["test_lifecycle", "test_seal", "test_github_protection", "test_github_defects", "test_cooldown",
+                "test_coalescing", "test_command_trace", "test_github_shallow", "test_github_forge",
+                "test_evidence_recovery", "test_refresh"],
+    "rollback": ["test_lifecycle", "test_seal", "test_github_defects", "test_sync_confirm", "cli/test_input_edges"],
+    "check_dry_run": ["test_lifecycle", "test_seal", "test_github_protection", "test_seed_exercises",
+                      "test_command_trace", "test_coalescing", "test_cooldown", "test_github_shallow",
+                      "test_github_forge", "test_github_pull_review", "test_pull_review", "test_github_defects",
+                      "test_evidence_recovery", "test_replay_point", "forge/test_local_notes_race"],
+    "check_readiness": ["test_lifecycle", "test_readiness_golden", "test_lost_points", "test_audit_integrity",
+                        "test_github_protection", "test_github_defects", "test_seal", "test_replay_point",
+                        "test_cooldown", "test_coalescing", "test_github_shallow", "test_github_forge",
+                        "test_command_trace", "cli/test_input_edges", "test_evidence_recovery",
+                        "forge/test_local_notes_race"],
+}
 FLOWS = {
-    p.stem: (f"bot/flows/{p.name}", None, ["tests/rules/", "tests/test_lifecycle.py"])
+    p.stem: (f"bot/flows/{p.name}", None,
+             FAST + [f"tests/{t}.py" for t in _DRIVE.get(p.stem, ["test_lifecycle"])])
     for p in sorted((ROOT / "bot" / "flows").glob("*.py")) if p.name != "__init__.py"
 }
 
