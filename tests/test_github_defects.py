@@ -87,6 +87,19 @@ def test_a_rerun_of_merge_after_the_audit_append_failed_records_the_merge(run, s
     assert again.code == 0, again.err
     assert steps(server).count(("merge", "ok")) == 1
     assert trace(server)[-1]["evidence"]["commit"] == server.pulls[0].merge_commit_sha  # type: ignore[index]
+    assert run("merge", ID).code == 0  # a recorded merge is not recorded again
+    assert steps(server).count(("merge", "ok")) == 1
+
+
+def test_a_head_that_moved_under_the_merge_is_a_refusal_naming_it(run, server: GitHubFake) -> None:
+    """With `sha`, GitHub answers 409 when the head moved ("Head branch was modified. Review and try the merge
+    again.", https://docs.github.com/rest/pulls/pulls#merge-a-pull-request): nothing merged, a refusal."""
+    approved(run)
+    head = server.ref_sha(BRANCH)
+    server.inject("PUT", r"/pulls/1/merge$", **faults.conflict("Head branch was modified. Review and try the merge again."))
+    refused = run("merge", ID)
+    assert refused.code == 1 and not server.pulls[0].merged
+    assert f"merge refused: pull request #1 head is no longer {head[:12]} (Head branch was modified." in refused.err
 
 
 # ------------------------------------------------------------------ 10: merge methods and an honest post-merge

@@ -52,8 +52,8 @@ TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
 # The command-line tests that drive each flow (a CLI test takes well under a second: a wide selection costs
 # mainly on survivors, which run every selected test that reached the mutated function).
 _DRIVE = {
-    "merge": ["test_lifecycle", "test_seal", "test_github_defects", "test_cooldown", "test_audit_integrity",
-              "test_evidence_recovery", "test_command_trace", "test_coalescing", "test_refresh",
+    "merge": ["test_merge_flow", "test_lifecycle", "test_seal", "test_github_defects", "test_cooldown",
+              "test_audit_integrity", "test_evidence_recovery", "test_command_trace", "test_coalescing", "test_refresh",
               "test_github_refresh", "test_github_forge", "test_sync_confirm"],
     "approve": ["test_lifecycle", "test_seal", "test_github_protection", "test_github_defects", "test_cooldown",
                 "test_coalescing", "test_command_trace", "test_github_shallow", "test_github_forge",

@@ -14,7 +14,7 @@ from bot.render.escape import commit_message
 from bot.rules import lifecycle
 
 
-def merge(ws: Workspace, incident_id: str, *, rollback: bool = False) -> str:
+def merge(ws: Workspace, incident_id: str, *, rollback: bool) -> str:
     s = subject(ws, incident_id, rollback=rollback)
     if s.pull.state == "merged" and s.pull.merge_sha:  # a re-run after the merge whose audit entry was lost
         if not ws.forge.is_ancestor(s.pull.merge_sha, ws.main):  # a record's claim the default branch refutes
