@@ -13,7 +13,7 @@ from bot.rules import lifecycle
 
 
 def approve(ws: Workspace, incident_id: str, reviewer: str, action: str | None = None, *,
-            rollback: bool = False) -> Review:
+            rollback: bool) -> Review:
     s = subject(ws, incident_id, rollback=rollback)
     step = "approve" if action is None else "approve --action"
     snap = snapshot(ws, s, step, reviewer=reviewer, approves_action=action)

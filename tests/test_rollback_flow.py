@@ -1,0 +1,67 @@
+"""`rollback` on a real temporary repository: the revert it writes, the pull request and trace entry that name
+what it reverts, and the branches and traces it refuses (found by `make mutate-flows MODULES=rollback`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lifecycle_helpers import ID, git, make_repo, merged_seed
+from test_merge_flow import entries
+from test_seal import forge_commit
+
+from bot.flows.trace import audit_path
+from bot.model.ids import audit_branch
+from bot.rules.audit import append, parse, serialize
+
+ROLLBACK = f"rollback/{ID}"
+
+
+@pytest.fixture
+def merged(tmp_path: Path, cli) -> tuple[Path, str]:
+    repo = make_repo(tmp_path / "gitops")
+    return repo, merged_seed(cli, repo)
+
+
+def test_the_rollback_names_the_merge_it_reverts_and_a_re_run_opens_nothing_new(cli, merged):
+    repo, merge = merged
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 0 and run.out.startswith(f"ROLLBACK incident={ID} pull=#2"), run.err
+    message = git(repo, "log", "-1", "--format=%B", ROLLBACK)
+    assert message.startswith(f"Rollback {ID}: revert the deploy/ change of {merge[:12]}\n\n"
+                              "- deploy/appointments-api/deployment.yaml\n\n")
+    assert f"\nIncident-Id: {ID}\nPhase: rollback\nReverts: {merge}\n" in message
+    assert git(repo, "rev-parse", f"{ROLLBACK}~1").strip() == merge  # on main as it is, one commit
+    body = json.loads(git(repo, "show", "refs/forge/pulls/2:pull.json"))["body"]
+    assert f"Reverts the `deploy/` change merged in `{merge}` (#1)." in body
+    assert "- [`deploy/appointments-api/deployment.yaml`](deploy/appointments-api/deployment.yaml)\n" in body
+    assert f"- [`incidents/{ID}/plan.md`](incidents/{ID}/plan.md)\n" in body
+    [entry] = entries(repo, "rollback")
+    head = git(repo, "rev-parse", ROLLBACK).strip()
+    assert (entry.status, entry.evidence) == ("ok", {"commit": head, "pull": 2, "reverts": merge})
+    again = cli("rollback", ID, "--repo", repo)
+    assert (again.code, again.out) == (0, run.out)
+    assert git(repo, "rev-parse", ROLLBACK).strip() == head
+    assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 2
+
+
+def test_a_rollback_branch_without_commits_of_its_own_is_not_adopted(cli, merged):
+    repo, _ = merged
+    git(repo, "branch", ROLLBACK, "main")
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 1
+    assert (f"rollback refused: {ROLLBACK} exists and holds commits the bot did not seal (none of its own):"
+            " delete it and re-run") in run.err
+
+
+def test_a_trace_that_fails_verification_records_no_merge_to_roll_back(cli, merged):
+    repo, _ = merged
+    path = audit_path(ID)
+    entries_ = parse(git(repo, "show", f"{audit_branch(ID)}:{path}"), path)
+    fake = append(entries_, ID, "validate", "ok", "2026-05-17T12:00:00Z", {"resolved": True})
+    forge_commit(repo, audit_branch(ID), {path: serialize([*entries_, fake])},
+                 f"audit {ID}: {fake.seq} validate ok\n\nIncident-Id: {ID}\nAudit-Hash: {fake.hash}\n")
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 1 and f"rollback refused: the sealed audit trace of {ID} records no merge" in run.err
+    assert git(repo, "branch", "--list", ROLLBACK) == ""
