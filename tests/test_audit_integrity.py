@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, ROOT
 from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
+from test_seal import forge_commit
 
+from bot.flows import trace
 from bot.flows.trace import audit_path
+from bot.flows.workspace import Workspace
+from bot.forge.local import LocalForge
 from bot.model.ids import audit_branch
 from bot.rules.audit import parse, serialize
 
@@ -122,3 +126,85 @@ def test_two_racing_opens_end_with_one_branch_and_one_pull(tmp_path: Path):
     assert sorted(event["source_refs"]) == ["grafana", "pagerduty"]
     assert subprocess.run([sys.executable, "-m", "bot", "audit", "verify", ID, "--repo", str(repo)],
                           cwd=ROOT, capture_output=True).returncode == 0
+
+
+# The merge corroborates the trace: each guard below is one of `subject._traced`'s filters, made false alone
+# (found by `make mutate-flows MODULES=subject`: the suite stayed green when the filter was dropped).
+
+def _forge_review(repo: Path, reviewer: str, head: str) -> None:
+    """A code owner's approval of `head` typed into the pull record (a plain ref anyone with push access writes)."""
+    record = "refs/forge/pulls/1"
+    pull = json.loads(git(repo, "show", f"{record}:pull.json"))
+    pull["reviews"].append({"reviewer": reviewer, "sha": head, "state": "approved", "approves_action": None})
+    forge_commit(repo, record, {"pull.json": json.dumps(pull, indent=2, sort_keys=True) + "\n"}, "pull #1: review")
+
+
+def _merge_refused(cli, repo: Path) -> str:
+    main_before = git(repo, "rev-parse", "main")
+    run = cli("merge", ID, "--repo", repo)
+    assert run.code == 1, run.out
+    assert git(repo, "rev-parse", "main") == main_before  # nothing reached main
+    return run.err
+
+
+def test_merge_refuses_a_trace_edited_after_every_check_passed(cli, opened: Path):
+    for argv in (("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice")):
+        assert cli(*argv, "--repo", opened).code == 0
+
+    def edit(entries):
+        data = json.loads(entries[2].to_line())
+        data["evidence"]["files"] = ["something else"]
+        return [*entries[:2], type(entries[2])(**data), *entries[3:]]
+
+    _rewrite_trace(opened, edit)
+    assert "the audit trace does not verify (run `incident-bot audit verify`)" in _merge_refused(cli, opened)
+
+
+def test_an_approval_the_trace_holds_for_an_older_head_does_not_count_for_the_new_one(cli, opened: Path):
+    """@alice approved the head before main moved; the refreshed head passes both checks again, and her
+    approval of it exists only in the pull record."""
+    for argv in (("check", "dry-run", ID), ("approve", ID, "--reviewer", "@alice")):
+        assert cli(*argv, "--repo", opened).code == 0
+    old = git(opened, "rev-parse", BRANCH).strip()
+    git(opened, "-c", "user.name=SRE", "-c", "user.email=sre@example.com", "commit", "-q", "--allow-empty",
+        "-m", "an unrelated change on main")
+    assert cli("refresh", ID, "--repo", opened).code == 0
+    new = git(opened, "rev-parse", BRANCH).strip()
+    assert new != old
+    for argv in (("check", "readiness", ID), ("check", "dry-run", ID)):
+        assert cli(*argv, "--repo", opened).code == 0
+    _forge_review(opened, "@alice", new)
+    err = _merge_refused(cli, opened)
+    assert f"the sealed audit trace holds no code owner's approval of head {new[:12]}" in err
+    assert "no approval from a code owner" not in err  # the record's claim is there; the trace refutes it
+
+
+def test_a_refused_approval_in_the_trace_does_not_corroborate_a_typed_review(cli, opened: Path):
+    """@alice's `approve --action` of an action that is not planned is refused and traced as refused; her
+    approval typed into the pull record is not corroborated by that entry."""
+    refused = cli("approve", ID, "--repo", opened, "--reviewer", "@alice", "--action", "scale_up_replicas_one")
+    assert refused.code == 1 and "the plan's action is 'restart_pod'" in refused.err
+    assert cli("check", "dry-run", ID, "--repo", opened).code == 0
+    head = git(opened, "rev-parse", BRANCH).strip()
+    _forge_review(opened, "@alice", head)
+    err = _merge_refused(cli, opened)
+    assert f"the sealed audit trace holds no code owner's approval of head {head[:12]}" in err
+
+
+def test_a_blocked_dry_run_in_the_trace_is_not_a_success_whatever_the_check_note_says(cli, tmp_path: Path):
+    """The dry-run blocked a smuggled manifest deletion at the base readiness judged; the check note is then
+    rewritten to a success (a plain ref) and a code owner approves: the trace's BLOCK stands."""
+    repo = make_repo(tmp_path / "gitops")
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 1
+    notes = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", sha))
+    notes["dry-run"] = {**notes["dry-run"], "conclusion": "success", "title": "PASS"}
+    git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "add", "-f", "-m", json.dumps(notes), sha)
+    assert cli("approve", ID, "--repo", repo, "--reviewer", "@alice").code == 0
+    err = _merge_refused(cli, repo)
+    assert f"the sealed audit trace holds no successful readiness and dry-run on head {sha[:12]}" in err
+    assert "dry-run check has not succeeded" not in err  # the forged note is what the forge says
