@@ -4,6 +4,7 @@ stopping the chain at the right arrow."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -518,3 +519,46 @@ def test_a_head_that_does_not_contain_main_is_never_judged(cli, repo: Path):
         assert f"head {head[:12]} does not contain main's head {fixed[:12]}" in run.err
     assert git(repo, "for-each-ref", "refs/notes/") == notes_before  # no check was posted
     assert git(repo, "rev-parse", "main").strip() == fixed
+
+
+def _git_hunks(repo: Path, *paths: str) -> str:
+    """`git diff main...incident -- paths` without the lines only git writes (`diff --git`, `index`, file
+    modes) and the function context git appends to a hunk header."""
+    out = []
+    for line in git(repo, "diff", "--no-color", f"main...{BRANCH}", "--", *paths).splitlines(True):
+        if line.startswith(("diff --git ", "index ", "new file mode ", "deleted file mode ")):
+            continue
+        out.append(re.sub(r"^(@@ [^@]* @@).*", r"\1", line))
+    return "".join(out)
+
+
+def _check_diff(repo: Path) -> str:
+    """The diff the dry-run check shows the reviewer (its summary's ```diff block)."""
+    head = git(repo, "rev-parse", BRANCH).strip()
+    summary = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", head))["dry-run"]["summary"]
+    return summary.split("```diff\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_dry_run_check_shows_the_reviewer_exactly_the_deploy_change_against_main(cli, repo: Path):
+    open_seed(cli, repo)
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 0
+    shown = _check_diff(repo)
+    assert shown == _git_hunks(repo, "deploy")
+    assert '+        incident-bot.dev/restarted-by: "HM-2026-05-17-01"\n' in shown
+    assert f"incidents/{ID}" not in shown  # the incident's own files are judged against the derivation
+
+
+def test_the_dry_run_check_shows_an_added_and_a_deleted_manifest_as_git_does(cli, repo: Path):
+    """A smuggled deletion and addition (blocked) are shown as git shows them: from and to /dev/null."""
+    open_seed(cli, repo)
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None,
+                                      "deploy/appointments-api/extra.yaml": "kind: ConfigMap\n"},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    assert cli("check", "dry-run", ID, "--repo", repo).code == 1
+    shown = _check_diff(repo)
+    assert shown == _git_hunks(repo, "deploy")
+    assert "--- /dev/null\n+++ b/deploy/appointments-api/extra.yaml\n" in shown
+    assert "--- a/deploy/appointments-db/namespace.yaml\n+++ /dev/null\n" in shown

@@ -192,9 +192,12 @@ def head_files(ws: Workspace, s: Subject) -> dict[str, str | None]:
 
 
 def unified_diff(ws: Workspace, s: Subject, files: dict[str, str | None]) -> str:
+    """The change under review against main, file by file as `git diff` shows it: an added file comes from
+    /dev/null and a deleted one goes to it (the reviewer reads the check's diff, not the bot's inputs)."""
     out: list[str] = []
     for path in sorted(p for p in s.changed if not p.startswith("incidents/")):
-        before = ws.forge.read(ws.main, path) or ""
-        after = files.get(path) or ""
-        out += difflib.unified_diff(before.splitlines(True), after.splitlines(True), f"a/{path}", f"b/{path}")
+        before, after = ws.forge.read(ws.main, path), files.get(path)
+        out += difflib.unified_diff((before or "").splitlines(True), (after or "").splitlines(True),
+                                    "/dev/null" if before is None else f"a/{path}",
+                                    "/dev/null" if after is None else f"b/{path}")
     return "".join(out)
