@@ -4,10 +4,13 @@ incident, and written only when its text changed."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
 from conftest import FIXTURES
 from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
+from test_seal import forge_commit
 
 from bot.forge.local import LocalForge
 from bot.render.report import REVIEW_START
@@ -65,3 +68,30 @@ def test_a_passed_gate_and_dry_run_show_the_whole_chain_up_to_the_review(cli, tm
     assert "readiness --> dry_run" in shown and "-.-x" not in shown
     assert cli("merge", ID, "--repo", repo).code == 1  # no code owner's approval: the arrow to merge breaks
     assert 'dry_run -.-x|"BLOCK: ' in review(repo) and "approval" in review(repo)
+
+
+def _edit_body(repo: Path, drop: str) -> None:
+    """A person edits the pull request's description (on GitHub anyone with write access can) and drops the
+    artifact list's line for `drop`."""
+    record = "refs/forge/pulls/1"
+    pull = json.loads(git(repo, "show", f"{record}:pull.json"))
+    lines = pull["body"].splitlines(True)
+    kept = [line for line in lines if not line.startswith(f"- [`{drop}")]
+    assert len(kept) == len(lines) - 1
+    forge_commit(repo, record, {"pull.json": json.dumps({**pull, "body": "".join(kept)}, indent=2, sort_keys=True)
+                                + "\n"}, "pull #1: edit")
+
+
+@pytest.mark.parametrize(("dropped", "score"), [(f"incidents/{ID}/plan.md", "24/25"),
+                                                (f"incidents/{ID}/sources/grafana-", "25/25")])
+def test_the_artifacts_point_asks_for_the_incidents_files_not_the_raw_sources(cli, tmp_path: Path, dropped: str,
+                                                                              score: str):
+    """The point "pull request links every artifact" needs a link to each file the reviewer reads (event,
+    specify, plan, tasks); the stored raw deliveries are evidence for the auditor, linked but not required."""
+    repo = make_repo(tmp_path / "gitops")
+    assert cli(*OPEN, "--repo", repo).code == 0
+    _edit_body(repo, dropped)
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert run.out.strip() == f"PASS incident={ID} score={score}", run.err
+    lost = "lost 1 point: process: pull request: no pull request linking the artifacts"
+    assert (lost in run.err) == (score == "24/25"), run.err
