@@ -6,14 +6,15 @@ the mutation) in the allowlist's own format; the exit code is 1 if any survives 
 tests/mutation_allowlist.txt does not list with a reason, or if an entry for a module that ran matches no
 survivor any more (stale: the code changed or a test now kills it). Entries key on the function and the
 mutated line's text, not on mutmut's numbering, which shifts whenever the function changes.
-Usage: python tools/mutate.py [MODULE ...] [--flows]  (default: every module of TARGETS).
+Under a mutant its tests run fastest first (tools/mutmut_order.py), so a killed mutant costs little.
+Usage: python tools/mutate.py [MODULE ...] [--flows] [--only PATTERN]  (default: every module of TARGETS).
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -27,8 +28,9 @@ COPIED = ("tests", "policies", "specs", "fixtures", "deploy", ".github", "README
 FAST = ["tests/rules/"]
 CLI = ["tests/test_seed_exercises.py", "tests/test_readiness_golden.py"]
 
-# name -> (file to mutate, mutant-name pattern or None for the whole file, tests that exercise it)
-TARGETS: dict[str, tuple[str, str | None, list[str]]] = {
+# name -> (file to mutate, mutant-name glob(s) joined by `|`, or None for the whole file, tests that exercise it)
+Target = tuple[str, str | None, list[str]]
+TARGETS: dict[str, Target] = {
     "lifecycle": ("bot/rules/lifecycle.py", None, FAST),
     "readiness": ("bot/rules/readiness.py", None, FAST + CLI),
     "scoring": ("bot/rules/scoring.py", None, FAST),
@@ -65,12 +67,17 @@ _DRIVE = {
                       "test_github_forge", "test_github_pull_review", "test_pull_review", "test_github_defects",
                       "test_evidence_recovery", "test_replay_point", "forge/test_local_notes_race"],
     "check_readiness": ["test_lifecycle", "test_readiness_golden", "test_lost_points", "test_audit_integrity",
+                        "test_pull_review",
                         "test_github_protection", "test_github_defects", "test_seal", "test_replay_point",
                         "test_cooldown", "test_coalescing", "test_github_shallow", "test_github_forge",
                         "test_command_trace", "cli/test_input_edges", "test_evidence_recovery",
                         "forge/test_local_notes_race"],
+    "subject": ["test_lifecycle", "test_audit_integrity", "test_seal", "test_merge_flow", "test_pull_review",
+                "test_rollback_flow", "test_github_defects", "test_approve_flow", "test_refresh"],
+    "derive": ["test_lifecycle", "test_seal", "test_audit_integrity", "test_readiness_golden", "test_coalescing",
+               "test_refresh", "test_github_defects"],
 }
-FLOWS = {
+FLOWS: dict[str, Target] = {
     p.stem: (f"bot/flows/{p.name}", None,
              FAST + [f"tests/{t}.py" for t in _DRIVE.get(p.stem, ["test_lifecycle"])])
     for p in sorted((ROOT / "bot" / "flows").glob("*.py")) if p.name != "__init__.py"
@@ -91,7 +98,7 @@ def _config(path: str, tests: list[str]) -> str:
         f"only_mutate = {quoted([path])}\n"
         f"also_copy = {quoted(list(COPIED))}\n"
         f"pytest_add_cli_args_test_selection = {quoted(tests)}\n"
-        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-x", "-q"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-p", "mutmut_order", "-x", "-q"]\n'
         "[tool.pytest.ini_options]\n"
         'filterwarnings = ["error"]\n'
     )
@@ -139,13 +146,20 @@ def allowlist() -> dict[Key, str]:
 
 def mutmut(where: Path, *args: str) -> str:
     done = subprocess.run([sys.executable, "-c", _BOOT, *args], cwd=where, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+                               "PYTHONPATH": os.pathsep.join(filter(None, [str(where / "_plugins"),
+                                                                          os.environ.get("PYTHONPATH")]))})
     if done.returncode not in (0, 1) and args[0] != "run":
         sys.exit(f"mutmut {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
     return done.stdout
 
 
-def run_one(name: str, target: tuple[str, str | None, list[str]]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+def matches(pattern: str | None, mutant: str) -> bool:
+    return pattern is None or any(fnmatch.fnmatchcase(mutant, p) for p in pattern.split("|"))
+
+
+def run_one(name: str, target: Target) -> tuple[dict[str, int], list[tuple[str, str]], set[str]]:
+    """The count of mutants by status, the survivors, and the functions whose mutants ran."""
     path, pattern, tests = target
     where = SCRATCH / name
     shutil.rmtree(where, ignore_errors=True)
@@ -157,17 +171,20 @@ def run_one(name: str, target: tuple[str, str | None, list[str]]) -> tuple[dict[
         else:
             shutil.copytree(ROOT / d, where / d, ignore=shutil.ignore_patterns("__pycache__"))
     (where / "pyproject.toml").write_text(_config(path, tests))
-    mutmut(where, "run", "--max-children", "1", *([pattern] if pattern else []))
+    (where / "_plugins").mkdir()
+    shutil.copy2(ROOT / "tools" / "mutmut_order.py", where / "_plugins" / "mutmut_order.py")
+    mutmut(where, "run", "--max-children", "1", *(pattern.split("|") if pattern else []))
     counts: dict[str, int] = {}
-    survivors = []
+    survivors, functions = [], set()
     for line in mutmut(where, "results", "--all", "true").splitlines():
         mutant, _, status = line.strip().rpartition(": ")
-        if not mutant or (pattern and not re.fullmatch(pattern.replace(".", r"\.").replace("*", ".*"), mutant)):
+        if not mutant or not matches(pattern, mutant):
             continue
         counts[status] = counts.get(status, 0) + 1
+        functions.add(function_of(mutant))
         if status not in ("killed", "timeout", "caught by type check"):
             survivors.append((mutant, status))
-    return counts, survivors
+    return counts, survivors, functions
 
 
 def key_of(mutant: str, diff: str) -> Key:
@@ -180,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", help=f"default: {', '.join(TARGETS)}")
     parser.add_argument("--flows", action="store_true", help="the flows (bot/flows/*.py) instead")
+    parser.add_argument("--only", metavar="PATTERN", help="only the mutants whose name matches (globs joined by |),"
+                        " e.g. 'bot.flows.subject.x_diff_problems*' (mutmut names: `module.x_function__mutmut_N`)")
     args = parser.parse_args(argv)
     table = FLOWS if args.flows else TARGETS
     names = args.modules or list(table)
@@ -191,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         started = time.monotonic()
         target = table.get(name) or {**TARGETS, **FLOWS}[name]  # a name in both: the table asked for
+        if args.only:
+            target = (target[0], args.only, target[2])
         path = target[0]
-        counts, survivors = run_one(name, target)
+        counts, survivors, functions = run_one(name, target)
         summary = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
         took = time.monotonic() - started
         print(f"== {name}: {sum(counts.values())} mutants ({summary}) in {took:.0f} s", flush=True)
@@ -206,9 +227,8 @@ def main(argv: list[str] | None = None) -> int:
             used.add(key)
             if key not in allowed:
                 unexplained.append(mutant)
-        module = path.removesuffix(".py").replace("/", ".")
-        for key in allowed:
-            if key[0].startswith(module + ".") and key not in used:
+        for key in allowed:  # an entry of a function that ran (all of the module, unless --only) must still hold
+            if key[0] in functions and key not in used:
                 print(f"  stale allowlist entry (no such surviving mutant): {key[0]}: {' / '.join(key[1])}")
                 unexplained.append(key[0])
     if unexplained:
