@@ -65,3 +65,24 @@ def test_a_trace_that_fails_verification_records_no_merge_to_roll_back(cli, merg
     run = cli("rollback", ID, "--repo", repo)
     assert run.code == 1 and f"rollback refused: the sealed audit trace of {ID} records no merge" in run.err
     assert git(repo, "branch", "--list", ROLLBACK) == ""
+
+
+def test_the_rollback_passes_its_gate_whole_and_a_re_run_after_its_merge_opens_nothing(cli, merged):
+    """The rollback pull request's gate scores its own branch, rollback/<id>, as the branch point expects
+    (25/25, nothing lost); once the revert is merged, `rollback` again is refused and opens no second one."""
+    repo, _ = merged
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    run = cli("check", "readiness", ID, "--repo", repo, "--rollback")
+    assert (run.code, run.out.strip(), run.err) == (0, f"PASS incident={ID} score=25/25", "")
+    for argv in (("check", "dry-run", ID), ("approve", ID, "--reviewer", "@bob"), ("merge", ID)):
+        assert cli(*argv, "--repo", repo, "--rollback").code == 0
+    reverted = git(repo, "rev-parse", "main").strip()
+    pulls = git(repo, "for-each-ref", "refs/forge/pulls/")
+    again = cli("rollback", ID, "--repo", repo)
+    assert again.code == 1
+    assert (f"rollback refused: the rollback of {ID} was merged (#2, as {reverted[:12]}): its deploy/ change is"
+            " already reverted on main") in again.err
+    git(repo, "branch", "-D", ROLLBACK)  # GitHub deletes a merged head branch when the repository says so
+    assert "was merged (#2" in cli("rollback", ID, "--repo", repo).err
+    assert git(repo, "for-each-ref", "refs/forge/pulls/") == pulls
+    assert git(repo, "rev-parse", "main").strip() == reverted

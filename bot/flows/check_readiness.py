@@ -199,4 +199,5 @@ def gather(ws: Workspace, s: Subject, entries: list[audit.AuditEntry] | None = N
         criteria=tuple(criteria.parse(specify)),
         # a remediation of this workload that did not hold: a human decides (a rollback is never escalated)
         escalations=() if s.rollback_of else repeated_failure(ws, s.incident_id, event, s.plan.workload),
+        rollback_pull=s.rollback_of is not None,
     )

@@ -38,6 +38,10 @@ def rollback(ws: Workspace, incident_id: str) -> int:
     existing = ws.forge.find_pull(branch)
     if existing is not None and existing.state == "open":
         return existing.number
+    if existing is not None and existing.state == "merged":  # a second revert would revert nothing, or a re-fix
+        raise RuleRefusal(f"rollback refused: the rollback of {incident_id} was merged (#{existing.number}"
+                          + (f", as {existing.merge_sha[:12]}" if existing.merge_sha else "")
+                          + "): its deploy/ change is already reverted on main")
     merged = recorded_merge(ws, incident_id)
     if merged is None:
         raise RuleRefusal(f"rollback refused: the sealed audit trace of {incident_id} records no merge")

@@ -56,6 +56,7 @@ class Facts:
     replay_problems: list[str]
     criteria: tuple[Criterion, ...]  # the Given/When/Then criteria of specify.md (bot/rules/criteria.py)
     escalations: tuple[str, ...] = ()  # why a human decides (bot/rules/recurrence.py): at best semi-manual
+    rollback_pull: bool = False  # the rollback pull request of the incident: its branch is rollback/<id>
 
 
 def _p(category: str, name: str, ok: bool, good: str, bad: str) -> Point:
@@ -68,6 +69,7 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
     radius = f.plan.get("blast_radius")
     pre: dict[str, bool] = dict(f.plan.get("preconditions") or {})
     checked = [c for c in f.criteria if c.after_remediation]
+    branch = f"{'rollback' if f.rollback_pull else 'incident'}/{f.incident_id}"
     pts = [
         # spec
         _p("spec", "specify instantiated", f"{d}/specify.md" in f.files,
@@ -113,9 +115,9 @@ def score(f: Facts) -> tuple[Readiness, list[Point]]:
         # process
         # the log (branch, trailers, pull request, audit) earns 4; the chapter's fifth point is a replay by incident
         # id from git alone (its case study: a replay that needs manual substitution is worth 4)
-        _p("process", "branch and trailers", f.branch == f"incident/{f.incident_id}" and not f.commits_without_trailers,
+        _p("process", "branch and trailers", f.branch == branch and not f.commits_without_trailers,
            f"branch {f.branch}, every commit has Incident-Id and Phase",
-           f"branch {f.branch} is not incident/{f.incident_id}" if f.branch != f"incident/{f.incident_id}"
+           f"branch {f.branch} is not {branch}" if f.branch != branch
            else "commits without trailers: " + ", ".join(c[:12] for c in f.commits_without_trailers)),
         _p("process", "pull request", f.pull_links_artifacts, "pull request links every artifact",
            "no pull request linking the artifacts"),

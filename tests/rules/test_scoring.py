@@ -51,6 +51,7 @@ def test_all_evidence_earns_25() -> None:
         ({"rollback": None}, "security", "rollback", "the action has no rollback"),
         ({"pull_links_artifacts": False}, "process", "pull request", "no pull request linking the artifacts"),
         ({"branch": "feature/x"}, "process", "branch and trailers", f"branch feature/x is not incident/{ID}"),
+        ({"rollback_pull": True}, "process", "branch and trailers", f"branch incident/{ID} is not rollback/{ID}"),
         ({"commits_without_trailers": ["b" * 40]}, "process", "branch and trailers",
          "commits without trailers: " + "b" * 12),
         # the chapter's case study: a replay that needs manual substitution is worth 4, not 5
@@ -243,3 +244,10 @@ def test_the_readiness_record_carries_the_facts_the_gate_judges(radius: str) -> 
     assert (readiness.stateful, readiness.backup_verified, readiness.dry_run_verified) == (True, True, False)
     assert (readiness.untrusted_changes, readiness.escalations) == (("incidents/x/plan.md",), ("a human decides",))
     assert score(replace(facts, plan={**good().plan, "blast_radius": 3}))[0].radius_of_impact is None
+
+
+def test_the_rollback_pull_request_earns_the_branch_point_on_its_own_branch() -> None:
+    """`rollback` opens rollback/<id> (bot/flows/rollback.py): that is the branch its gate expects."""
+    points = {p.name: p for p in score(replace(good(), branch=f"rollback/{ID}", rollback_pull=True))[1]}
+    assert points["branch and trailers"].earned
+    assert points["branch and trailers"].evidence == f"branch rollback/{ID}, every commit has Incident-Id and Phase"
