@@ -295,9 +295,12 @@ def test_rollback_opens_a_revert_pull_request(cli, repo: Path):
 def test_smuggled_change_in_a_rollback_is_blocked(cli, repo: Path):
     remediate(cli, repo)
     assert cli("rollback", ID, "--repo", repo).code == 0
+    merge = git(repo, "rev-parse", "main").strip()
     human_commit(repo, "rollback/" + ID, {"deploy/appointments-api/hpa.yaml": "# gone\n"}, "also this")
     run = cli("check", "readiness", ID, "--repo", repo, "--rollback")
     assert run.code == 1
+    assert ("lost 1 point: implementation: change equals rendering: deploy/appointments-api/hpa.yaml: changed, not"
+            f" part of the revert of {merge[:12]}") in run.err.splitlines()
 
 
 def test_unclassified_alert_opens_nothing(cli, repo: Path):
@@ -562,3 +565,62 @@ def test_the_dry_run_check_shows_an_added_and_a_deleted_manifest_as_git_does(cli
     assert shown == _git_hunks(repo, "deploy")
     assert "--- /dev/null\n+++ b/deploy/appointments-api/extra.yaml\n" in shown
     assert "--- a/deploy/appointments-db/namespace.yaml\n+++ /dev/null\n" in shown
+
+
+def test_the_dry_run_names_every_change_outside_the_plan_whatever_its_path_and_kind(cli, repo: Path):
+    """A traced human commit deletes one manifest, edits another and adds a test file (a path that sorts after
+    incidents/, outside deploy/): readiness loses the point naming all three; the dry-run blocks on each, with
+    git's kind of change (the dry-run is what posts `make test` skipped, so no code may ride along)."""
+    open_seed(cli, repo)
+    service = (repo / "deploy/appointments-db/service.yaml").read_text()
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None,
+                                      "deploy/appointments-db/service.yaml": service + "# note\n",
+                                      "tests/test_evil.py": "import os\n"},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    outside = ["deploy/appointments-db/namespace.yaml: deleted, not part of the planned action restart_pod",
+               "deploy/appointments-db/service.yaml: changed, not part of the planned action restart_pod",
+               "tests/test_evil.py: added, not part of the planned action restart_pod"]
+    readiness = cli("check", "readiness", ID, "--repo", repo)
+    assert readiness.code == 0
+    assert readiness.err.strip() == "lost 1 point: implementation: change equals rendering: " + "; ".join(outside)
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert [line for line in run.err.splitlines() if line.startswith("BLOCK: ")] == [f"BLOCK: {o}" for o in outside]
+    notes = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", sha))
+    assert "make test" not in notes  # skipped only after a passed dry-run
+
+
+def test_a_forged_readiness_note_admits_the_dry_run_which_still_blocks_an_edited_plan(cli, repo: Path):
+    """The check note is a plain ref: rewritten to a success on a head whose plan.md was edited, it admits the
+    dry-run, which derives the plan itself and names the file."""
+    open_seed(cli, repo)
+    plan = f"incidents/{ID}/plan.md"
+    text = git(repo, "show", f"{BRANCH}:{plan}")
+    sha = human_commit(repo, BRANCH, {plan: text.replace("stateless: true", "stateless: false")},
+                       f"plan\n\nIncident-Id: {ID}\nPhase: plan")
+    assert cli("check", "readiness", ID, "--repo", repo).code == 1
+    notes = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", sha))
+    notes["readiness"] = {**notes["readiness"], "conclusion": "success", "title": "PASS"}
+    git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "add", "-f", "-m", json.dumps(notes), sha)
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert (f"BLOCK: {plan}: differs from what the bot derives from the recorded sources, main's deploy/, the spec"
+            " and the policy") in run.err.splitlines()
+
+
+def test_a_workload_no_pre_approved_action_fits_blocks_at_readiness_and_leaves_it_to_a_human(cli, repo: Path):
+    """A spec whose only action needs a stateless workload with an HPA, and an alert of the StatefulSet: the
+    plan names the workload and chooses nothing; the gate blocks, naming each lost point, with nothing rendered."""
+    spec = repo / "specs/high_memory_usage/specify.md"
+    spec.write_text(spec.read_text().replace("  - name: restart_pod\n", ""))
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "only scaling")
+    payload = grafana_payload(namespace="appointments-db", pod="db-0", service="appointments-db")
+    assert cli("open", "--repo", repo, "--grafana", write_json(repo.parent / "db.json", payload)).code == 0
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md")
+    assert "action: null" in plan and "kind: StatefulSet" in plan
+    run = cli("check", "readiness", ID, "--repo", repo)
+    assert (run.code, run.out.strip()) == (1, f"BLOCK incident={ID} score=18/25")
+    assert "lost 1 point: implementation: strategy chosen: plan.md chooses no pre-approved action" in run.err
+    assert "lost 1 point: implementation: change equals rendering: nothing rendered" in run.err.splitlines()
+    assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy") == ""
