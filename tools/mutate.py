@@ -173,7 +173,7 @@ def run_one(name: str, target: Target) -> tuple[dict[str, int], list[tuple[str, 
     (where / "pyproject.toml").write_text(_config(path, tests))
     (where / "_plugins").mkdir()
     shutil.copy2(ROOT / "tools" / "mutmut_order.py", where / "_plugins" / "mutmut_order.py")
-    mutmut(where, "run", "--max-children", "1", *(pattern.split("|") if pattern else []))
+    ran = mutmut(where, "run", "--max-children", "1", *(pattern.split("|") if pattern else []))
     counts: dict[str, int] = {}
     survivors, functions = [], set()
     for line in mutmut(where, "results", "--all", "true").splitlines():
@@ -184,6 +184,9 @@ def run_one(name: str, target: Target) -> tuple[dict[str, int], list[tuple[str, 
         functions.add(function_of(mutant))
         if status not in ("killed", "timeout", "caught by type check"):
             survivors.append((mutant, status))
+    if counts and set(counts) == {"not checked"}:  # mutmut stopped before the first mutant: say why
+        tail = [line for line in ran.replace("\r", "\n").splitlines() if line.strip() and "⠋" not in line][-15:]
+        sys.exit(f"{name}: mutmut ran no mutant; the end of its output:\n" + "\n".join(tail))
     return counts, survivors, functions
 
 
