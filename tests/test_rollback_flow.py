@@ -40,6 +40,8 @@ def test_the_rollback_names_the_merge_it_reverts_and_a_re_run_opens_nothing_new(
     [entry] = entries(repo, "rollback")
     head = git(repo, "rev-parse", ROLLBACK).strip()
     assert (entry.status, entry.evidence) == ("ok", {"commit": head, "pull": 2, "reverts": merge})
+    record = json.loads(git(repo, "show", "refs/forge/pulls/2:pull.json"))
+    assert (record["title"], record["labels"], record["branch"]) == (f"Rollback {ID}", ["rollback"], ROLLBACK)
     again = cli("rollback", ID, "--repo", repo)
     assert (again.code, again.out) == (0, run.out)
     assert git(repo, "rev-parse", ROLLBACK).strip() == head
@@ -86,3 +88,27 @@ def test_the_rollback_passes_its_gate_whole_and_a_re_run_after_its_merge_opens_n
     assert "was merged (#2" in cli("rollback", ID, "--repo", repo).err
     assert git(repo, "for-each-ref", "refs/forge/pulls/") == pulls
     assert git(repo, "rev-parse", "main").strip() == reverted
+
+
+def test_nothing_is_rolled_back_before_the_remediation_merged(cli, tmp_path: Path):
+    from conftest import FIXTURES
+
+    repo = make_repo(tmp_path / "gitops")
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 1 and "the remediation has not been merged" in run.err
+    assert git(repo, "branch", "--list", ROLLBACK) == ""
+    assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 1
+
+
+def test_a_prepared_rollback_branch_is_refused_naming_every_commit_the_bot_did_not_seal(cli, merged):
+    repo, _ = merged
+    git(repo, "branch", ROLLBACK, "main")
+    first = forge_commit(repo, ROLLBACK, {"deploy/appointments-api/hpa.yaml": "# one\n"}, "one")
+    second = forge_commit(repo, ROLLBACK, {"deploy/appointments-api/hpa.yaml": "# two\n"}, "two")
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 1
+    assert (f"rollback refused: {ROLLBACK} exists and holds commits the bot did not seal ({first[:12]}, "
+            f"{second[:12]}): delete it and re-run") in run.err
+    assert git(repo, "rev-parse", ROLLBACK).strip() == second  # left as it was
+    assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 1
