@@ -62,25 +62,27 @@ _DRIVE = {
                 "test_evidence_recovery", "test_refresh"],
     "rollback": ["test_rollback_flow", "test_lifecycle", "test_seal", "test_github_defects", "test_sync_confirm",
                  "cli/test_input_edges"],
-    "check_dry_run": ["test_lifecycle", "test_seal", "test_github_protection", "test_seed_exercises",
-                      "test_command_trace", "test_coalescing", "test_cooldown", "test_github_shallow",
-                      "test_github_forge", "test_github_pull_review", "test_pull_review", "test_github_defects",
-                      "test_evidence_recovery", "test_replay_point", "forge/test_local_notes_race"],
+    "check_dry_run": ["test_dry_run_flow", "test_lifecycle", "test_seal", "test_github_protection",
+                      "test_seed_exercises", "test_command_trace", "test_coalescing", "test_cooldown",
+                      "test_github_shallow", "test_github_forge", "test_github_pull_review", "test_pull_review",
+                      "test_github_defects", "test_evidence_recovery", "test_replay_point",
+                      "forge/test_local_notes_race"],
     "check_readiness": ["test_lifecycle", "test_readiness_golden", "test_lost_points", "test_audit_integrity",
-                        "test_pull_review",
-                        "test_github_protection", "test_github_defects", "test_seal", "test_replay_point",
-                        "test_cooldown", "test_coalescing", "test_github_shallow", "test_github_forge",
-                        "test_command_trace", "cli/test_input_edges", "test_evidence_recovery",
+                        "test_pull_review", "test_github_protection", "test_github_defects", "test_seal",
+                        "test_replay_point", "test_cooldown", "test_coalescing", "test_github_shallow",
+                        "test_github_forge", "test_command_trace", "cli/test_input_edges", "test_evidence_recovery",
                         "forge/test_local_notes_race"],
     "subject": ["test_lifecycle", "test_audit_integrity", "test_seal", "test_merge_flow", "test_pull_review",
                 "test_rollback_flow", "test_github_defects", "test_approve_flow", "test_refresh"],
     "derive": ["test_lifecycle", "test_seal", "test_audit_integrity", "test_readiness_golden", "test_coalescing",
                "test_refresh", "test_github_defects"],
 }
+# A target's first test path is its own tests, run first under each of its mutants (tools/mutmut_order.py).
 FLOWS: dict[str, Target] = {
     p.stem: (f"bot/flows/{p.name}", None,
-             FAST + [f"tests/{t}.py" for t in _DRIVE.get(p.stem, ["test_lifecycle"])])
+             [f"tests/{t}.py" for t in drive[:1]] + FAST + [f"tests/{t}.py" for t in drive[1:]])
     for p in sorted((ROOT / "bot" / "flows").glob("*.py")) if p.name != "__init__.py"
+    for drive in [_DRIVE.get(p.stem, ["test_lifecycle"])]
 }
 
 # Run mutmut in a Python whose `bot` is the mutated copy: the editable install's finder would win otherwise.
@@ -144,9 +146,9 @@ def allowlist() -> dict[Key, str]:
     return out
 
 
-def mutmut(where: Path, *args: str) -> str:
+def mutmut(where: Path, *args: str, first: str = "") -> str:
     done = subprocess.run([sys.executable, "-c", _BOOT, *args], cwd=where, capture_output=True, text=True,
-                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
+                          env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "INCIDENT_BOT_MUTATE_FIRST": first,
                                "PYTHONPATH": os.pathsep.join(filter(None, [str(where / "_plugins"),
                                                                           os.environ.get("PYTHONPATH")]))})
     if done.returncode not in (0, 1) and args[0] != "run":
@@ -173,7 +175,7 @@ def run_one(name: str, target: Target) -> tuple[dict[str, int], list[tuple[str, 
     (where / "pyproject.toml").write_text(_config(path, tests))
     (where / "_plugins").mkdir()
     shutil.copy2(ROOT / "tools" / "mutmut_order.py", where / "_plugins" / "mutmut_order.py")
-    ran = mutmut(where, "run", "--max-children", "1", *(pattern.split("|") if pattern else []))
+    ran = mutmut(where, "run", "--max-children", "1", *(pattern.split("|") if pattern else []), first=tests[0])
     counts: dict[str, int] = {}
     survivors, functions = [], set()
     for line in mutmut(where, "results", "--all", "true").splitlines():

@@ -1,4 +1,4 @@
-"""A pytest plugin for `make mutate`: under a mutant, run its tests fastest first.
+"""A pytest plugin for `make mutate`: under a mutant, run its own tests first, then the rest fastest first.
 
 mutmut 3 passes a mutant's tests to pytest, which runs them in collection order, and stops at the first
 failure (`-x`). A killed mutant costs the time until its first failing test: most tests that reach a mutated
@@ -25,8 +25,12 @@ def durations() -> dict[str, float]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The flow's own test file first (INCIDENT_BOT_MUTATE_FIRST: its tests are written to kill its mutants),
+    then every other test by duration."""
     if not os.environ.get("MUTANT_UNDER_TEST"):
         return
     took = durations()
-    if took:
-        items.sort(key=lambda item: took.get(item.nodeid, float("inf")))  # stable: ties keep pytest's order
+    first = os.environ.get("INCIDENT_BOT_MUTATE_FIRST") or None
+    if took or first:
+        items.sort(key=lambda item: (not (first and item.nodeid.startswith(first)),
+                                     took.get(item.nodeid, float("inf"))))  # stable: ties keep pytest's order

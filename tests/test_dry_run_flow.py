@@ -1,0 +1,122 @@
+"""`check dry-run` on a real temporary repository: the checks it posts, the trace entries it writes, and what a
+refusal, a rollback and an emergency stop leave (the survivors of `make mutate-flows MODULES=check_dry_run`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo, merged_seed
+from test_merge_flow import entries
+
+from bot.flows import trace
+from bot.flows.workspace import Workspace
+from bot.forge.local import LocalForge
+
+NOTES = "refs/notes/incident-bot/checks"
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return make_repo(tmp_path / "gitops")
+
+
+def checks(repo: Path, sha: str) -> dict[str, dict[str, str]]:
+    return json.loads(git(repo, "notes", f"--ref={NOTES}", "show", sha))
+
+
+def opened(cli, repo: Path) -> str:
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    return git(repo, "rev-parse", BRANCH).strip()
+
+
+def test_a_passed_dry_run_posts_its_check_then_make_test_skipped_and_traces_the_base_it_judged(cli, repo: Path):
+    head = opened(cli, repo)
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    base = git(repo, "rev-parse", "main").strip()
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert (run.code, run.out.strip()) == (0, f"PASS action=restart_pod radius=deployment incident={ID}")
+    posted = checks(repo, head)
+    assert {k: v for k, v in posted["dry-run"].items() if k != "summary"} == {
+        "name": "dry-run", "sha": head, "conclusion": "success", "title": "PASS action=restart_pod radius=deployment"}
+    assert posted["dry-run"]["summary"].startswith("### `PASS action=restart_pod radius=deployment`\n\n- every rule")
+    # GitHub starts no CI for a pull request the GITHUB_TOKEN opened: the passed dry-run posts `make test` itself
+    assert {k: v for k, v in posted["make test"].items() if k != "summary"} == {
+        "name": "make test", "sha": head, "conclusion": "skipped", "title": "incident pull request: no code changed"}
+    assert posted["make test"]["summary"].startswith(f"dry-run passed on {head[:12]}: this pull request changes only"
+                                                     f" `incidents/{ID}/` and the planned `deploy/` change")
+    [entry] = entries(repo, "dry_run")
+    assert (entry.status, entry.evidence) == ("ok", {"commit": head, "base": base, "check": "dry-run", "verdict": "PASS",
+                                                     "action": "restart_pod", "reasons": []})
+
+
+def test_a_refused_dry_run_posts_nothing_and_traces_the_head_and_the_reason(cli, repo: Path):
+    head = opened(cli, repo)
+    notes = git(repo, "for-each-ref", "refs/notes/")
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    reason = f"check dry run refused: readiness check has not succeeded on head {head[:12]}"
+    assert (run.code, run.err.strip()) == (1, f"incident-bot: {reason}")
+    assert git(repo, "for-each-ref", "refs/notes/") == notes
+    [entry] = entries(repo, "dry_run")
+    assert (entry.status, entry.evidence) == ("refused", {"commit": head, "reasons": [reason]})
+
+
+def test_a_blocked_dry_run_posts_a_failure_and_no_make_test(cli, repo: Path):
+    opened(cli, repo)
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1 and run.out.strip() == f"BLOCK action=restart_pod radius=deployment incident={ID}"
+    posted = checks(repo, sha)
+    assert (posted["dry-run"]["conclusion"], posted["dry-run"]["title"]) == (
+        "failure", "BLOCK action=restart_pod radius=deployment")
+    assert "make test" not in posted
+    [entry] = entries(repo, "dry_run")
+    assert entry.status == "blocked" and entry.evidence["verdict"] == "BLOCK"
+    assert entry.evidence["reasons"] == [
+        "BLOCK: deploy/appointments-db/namespace.yaml: deleted, not part of the planned action restart_pod"]
+
+
+def test_under_an_emergency_stop_the_dry_run_blocks_with_the_stop_alone(cli, repo: Path):
+    """An engaged stop is the whole verdict: the diff's own problems wait until it is lifted."""
+    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: change freeze\n")
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    opened(cli, repo)
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
+        "BLOCK: emergency stop engaged (change freeze)"]
+
+
+def test_the_rollback_dry_run_judges_the_catalogs_rollback_and_tags_its_entry(cli, repo: Path):
+    merge = merged_seed(cli, repo)
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    head = git(repo, "rev-parse", f"rollback/{ID}").strip()
+    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+    assert (run.code, run.out.strip()) == (0, f"PASS action=rollback:restart_pod radius=deployment incident={ID}")
+    assert checks(repo, head)["dry-run"]["conclusion"] == "success"
+    [entry] = [e for e in entries(repo, "dry_run") if e.evidence.get("rollback")]
+    assert entry.evidence == {"commit": head, "base": merge, "check": "dry-run", "verdict": "PASS",
+                              "action": "rollback:restart_pod", "reasons": [], "rollback": True, "pull": 2}
+
+
+def test_the_rollback_dry_run_blocks_under_an_emergency_stop_too(cli, repo: Path):
+    """A stop freezes every change Argo CD would sync, a revert included."""
+    merged_seed(cli, repo)
+    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: change freeze\n")
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+    assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod radius=deployment incident={ID}")
+    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
+        "BLOCK: emergency stop engaged (change freeze)"]
