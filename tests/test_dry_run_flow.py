@@ -120,3 +120,14 @@ def test_the_rollback_dry_run_blocks_under_an_emergency_stop_too(cli, repo: Path
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod radius=deployment incident={ID}")
     assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
         "BLOCK: emergency stop engaged (change freeze)"]
+
+
+def test_a_stop_engaged_without_a_reason_names_its_file(cli, repo: Path):
+    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: ''\n")
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    opened(cli, repo)
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
+        "BLOCK: emergency stop engaged (policies/emergency_stop.yaml)"]
