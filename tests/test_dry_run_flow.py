@@ -131,3 +131,21 @@ def test_a_stop_engaged_without_a_reason_names_its_file(cli, repo: Path):
     assert run.code == 1
     assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
         "BLOCK: emergency stop engaged (policies/emergency_stop.yaml)"]
+
+
+def test_the_rollback_of_an_action_the_catalog_no_longer_holds_is_blocked_naming_it(cli, repo: Path):
+    """The revert is the catalog's promised rollback of the action: retired from the catalog (and the spec) after
+    the merge, there is no promise left to keep, and the dry-run says so (radius unknown)."""
+    merged_seed(cli, repo)
+    actions = repo / "policies/actions.yaml"
+    text = actions.read_text()
+    actions.write_text(text[:text.index("  restart_pod:")] + text[text.index("  scale_up_replicas_one:"):])
+    spec = repo / "specs/high_memory_usage/specify.md"
+    spec.write_text(spec.read_text().replace("  - name: restart_pod\n", ""))
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "retire restart_pod")
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+    assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod incident={ID}")
+    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
+        "BLOCK: action restart_pod has no rollback in the catalog"]
