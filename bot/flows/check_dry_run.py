@@ -31,9 +31,10 @@ def evaluate_dry_run(ws: Workspace, s: Subject, snap: lifecycle.Snapshot | None 
     stopped = lifecycle.verdict_blockers(STEP, snap or snapshot(ws, s, STEP))
     stop = (policy.emergency_reason or "policies/emergency_stop.yaml") if stopped else None
     if s.rollback_of:
-        # a revert re-applies the reviewed state from before the merge: the catalog's promised rollback
+        # a revert re-applies the reviewed state from before the merge: the catalog's promised rollback (every
+        # catalog action has one, actions.schema.json; an action retired from the catalog has none)
         known = policy.catalog.actions.get(action or "")
-        reasons = [] if known and known.rollback else [f"BLOCK: action {action} has no rollback in the catalog"]
+        reasons = [] if known else [f"BLOCK: action {action} has no rollback in the catalog"]
         if stop:
             reasons = [f"BLOCK: emergency stop engaged ({stop})"]
         result = dryrun.DryRunResult(f"rollback:{action}", Verdict.BLOCK if reasons else Verdict.PASS,
