@@ -49,6 +49,19 @@ def human_commit(repo: Path, branch: str, files: dict[str, str | None], message:
         git(repo, "worktree", "remove", "--force", str(wt))
 
 
+def smuggle_deletion(repo: Path) -> str:
+    """Mallory's commit on the incident branch deleting a manifest the plan does not touch, with the audit entry
+    that would hide it (readiness then passes at 24/25; the dry-run must block). Its sha."""
+    from bot.flows import trace
+    from bot.flows.workspace import Workspace
+    from bot.forge.local import LocalForge
+
+    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    return sha
+
+
 def merged_seed(cli: Any, repo: Path) -> str:
     """The seed incident opened, judged, approved, merged, and post-merge run: its trace ends with `sync pending`
     for the merge commit, which is returned."""

@@ -9,13 +9,10 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES, ROOT
-from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo
+from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo, smuggle_deletion
 from test_seal import forge_commit
 
-from bot.flows import trace
 from bot.flows.trace import audit_path
-from bot.flows.workspace import Workspace
-from bot.forge.local import LocalForge
 from bot.model.ids import audit_branch
 from bot.rules.audit import parse, serialize
 
@@ -196,9 +193,7 @@ def test_a_blocked_dry_run_in_the_trace_is_not_a_success_whatever_the_check_note
     rewritten to a success (a plain ref) and a code owner approves: the trace's BLOCK stands."""
     repo = make_repo(tmp_path / "gitops")
     assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    sha = smuggle_deletion(repo)
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     assert cli("check", "dry-run", ID, "--repo", repo).code == 1
     notes = json.loads(git(repo, "notes", "--ref=refs/notes/incident-bot/checks", "show", sha))

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo, merged_seed
+from lifecycle_helpers import BRANCH, ID, git, make_repo, merged_seed, smuggle_deletion
 from test_merge_flow import entries
-
-from bot.flows import trace
-from bot.flows.workspace import Workspace
-from bot.forge.local import LocalForge
 
 NOTES = "refs/notes/incident-bot/checks"
 
@@ -30,6 +26,16 @@ def checks(repo: Path, sha: str) -> dict[str, dict[str, str]]:
 def opened(cli, repo: Path) -> str:
     assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
     return git(repo, "rev-parse", BRANCH).strip()
+
+
+def engage_stop(repo: Path, reason: str) -> None:
+    """A person engages the emergency stop on main."""
+    (repo / "policies/emergency_stop.yaml").write_text(f"engaged: true\nreason: {reason}\n")
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+
+
+def blocks(run) -> list[str]:
+    return [line for line in run.err.splitlines() if line.startswith("BLOCK")]
 
 
 def test_a_passed_dry_run_posts_its_check_then_make_test_skipped_and_traces_the_base_it_judged(cli, repo: Path):
@@ -65,9 +71,7 @@ def test_a_refused_dry_run_posts_nothing_and_traces_the_head_and_the_reason(cli,
 
 def test_a_blocked_dry_run_posts_a_failure_and_no_make_test(cli, repo: Path):
     opened(cli, repo)
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    sha = smuggle_deletion(repo)
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1 and run.out.strip() == f"BLOCK action=restart_pod radius=deployment incident={ID}"
@@ -83,17 +87,13 @@ def test_a_blocked_dry_run_posts_a_failure_and_no_make_test(cli, repo: Path):
 
 def test_under_an_emergency_stop_the_dry_run_blocks_with_the_stop_alone(cli, repo: Path):
     """An engaged stop is the whole verdict: the diff's own problems wait until it is lifted."""
-    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: change freeze\n")
-    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    engage_stop(repo, "change freeze")
     opened(cli, repo)
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    smuggle_deletion(repo)
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1
-    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
-        "BLOCK: emergency stop engaged (change freeze)"]
+    assert blocks(run) == ["BLOCK: emergency stop engaged (change freeze)"]
 
 
 def test_the_rollback_dry_run_judges_the_catalogs_rollback_and_tags_its_entry(cli, repo: Path):
@@ -112,25 +112,21 @@ def test_the_rollback_dry_run_judges_the_catalogs_rollback_and_tags_its_entry(cl
 def test_the_rollback_dry_run_blocks_under_an_emergency_stop_too(cli, repo: Path):
     """A stop freezes every change Argo CD would sync, a revert included."""
     merged_seed(cli, repo)
-    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: change freeze\n")
-    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    engage_stop(repo, "change freeze")
     assert cli("rollback", ID, "--repo", repo).code == 0
     assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
     run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod radius=deployment incident={ID}")
-    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
-        "BLOCK: emergency stop engaged (change freeze)"]
+    assert blocks(run) == ["BLOCK: emergency stop engaged (change freeze)"]
 
 
 def test_a_stop_engaged_without_a_reason_names_its_file(cli, repo: Path):
-    (repo / "policies/emergency_stop.yaml").write_text("engaged: true\nreason: ''\n")
-    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
+    engage_stop(repo, "''")
     opened(cli, repo)
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1
-    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
-        "BLOCK: emergency stop engaged (policies/emergency_stop.yaml)"]
+    assert blocks(run) == ["BLOCK: emergency stop engaged (policies/emergency_stop.yaml)"]
 
 
 def test_the_rollback_of_an_action_the_catalog_no_longer_holds_is_blocked_naming_it(cli, repo: Path):
@@ -147,5 +143,4 @@ def test_the_rollback_of_an_action_the_catalog_no_longer_holds_is_blocked_naming
     assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
     run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod incident={ID}")
-    assert [line for line in run.err.splitlines() if line.startswith("BLOCK")] == [
-        "BLOCK: action restart_pod has no rollback in the catalog"]
+    assert blocks(run) == ["BLOCK: action restart_pod has no rollback in the catalog"]
