@@ -144,3 +144,20 @@ def test_the_rollback_of_an_action_the_catalog_no_longer_holds_is_blocked_naming
     run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod incident={ID}")
     assert blocks(run) == ["BLOCK: action restart_pod has no rollback in the catalog"]
+
+
+def test_a_scale_up_whose_preconditions_hold_passes_with_the_facts_read_from_deploy(cli, repo: Path):
+    """A spec pre-approving only `scale_up_replicas_one` (requires stateless and an HPA): the API's alert plans it
+    with both facts read from deploy/, the dry-run checks them and passes, and the diff is the HPA's minReplicas."""
+    spec = repo / "specs/high_memory_usage/specify.md"
+    spec.write_text(spec.read_text().replace("  - name: restart_pod\n", ""))
+    git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "only scaling")
+    head = opened(cli, repo)
+    plan = git(repo, "show", f"{BRANCH}:incidents/{ID}/plan.md")
+    assert "action: scale_up_replicas_one" in plan and "preconditions:\n  hpa_enabled: true\n  stateless: true" in plan
+    assert git(repo, "diff", "--name-only", f"main...{BRANCH}", "--", "deploy").split() == [
+        "deploy/appointments-api/hpa.yaml"]
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert (run.code, run.out.strip()) == (0, f"PASS action=scale_up_replicas_one radius=deployment incident={ID}")
+    assert checks(repo, head)["make test"]["conclusion"] == "skipped"
