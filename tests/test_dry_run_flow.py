@@ -8,8 +8,12 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from lifecycle_helpers import BRANCH, ID, git, make_repo, merged_seed, smuggle_deletion
+from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo, merged_seed, smuggle_deletion
 from test_merge_flow import entries
+
+from bot.flows import trace
+from bot.flows.workspace import Workspace
+from bot.forge.local import LocalForge
 
 NOTES = "refs/notes/incident-bot/checks"
 
@@ -161,3 +165,17 @@ def test_a_scale_up_whose_preconditions_hold_passes_with_the_facts_read_from_dep
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert (run.code, run.out.strip()) == (0, f"PASS action=scale_up_replicas_one radius=deployment incident={ID}")
     assert checks(repo, head)["make test"]["conclusion"] == "skipped"
+
+
+def test_a_changed_manifest_is_validated_against_the_kubernetes_schema_too(cli, repo: Path):
+    """Beyond "not part of the plan", the dry-run names what Argo CD's apply would refuse in the manifest."""
+    opened(cli, repo)
+    extra = "deploy/appointments-api/extra.yaml"
+    sha = human_commit(repo, BRANCH, {extra: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\n"},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert blocks(run) == [f"BLOCK: {extra}: added, not part of the planned action restart_pod",
+                           f"BLOCK: {extra}: ConfigMap data.a: 1 is not of type 'string', 'null'"]
