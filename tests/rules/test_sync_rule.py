@@ -148,3 +148,27 @@ def test_when_argo_cd_gave_no_time_the_report_s_arrival_bounds_the_sync():
     entries = trace_with(PENDING, ("sync", "ok", {"revision": MERGE, "observed": bare.evidence()}))
     assert observed_at(entries[-1]) == entries[-1].at
     assert report(phase=None).verdict()[1].endswith("operation none)")
+
+
+def test_a_rollback_merged_before_its_sync_was_recorded_already_marks_what_it_reverts():
+    """post-merge records the rollback's `sync pending` after its merge; in between, the `merge` entry alone (tagged
+    with the rollback pull request) names the revert's commit, so no report of it confirms the reverted merge."""
+    entries = trace_with(PENDING, ("rollback", "ok", {"commit": "c" * 40, "pull": 2, "reverts": MERGE}),
+                         ("merge", "ok", {"commit": LATER, "revision": LATER, "rollback": True, "pull": 2}))
+    assert pending("HM-2026-05-17-01", entries)[0].reverted_by == (LATER,)
+
+
+def test_a_report_of_one_merge_is_not_a_duplicate_of_another_merges_or_of_a_pending_entry():
+    """Only the merge's own observed `sync ok` / `sync failed` entries make a report a duplicate."""
+    other = "d" * 40
+    entries = trace_with(PENDING, ("sync", "ok", {"revision": other, "argocd_application": "appointments",
+                                                  "observed": report(other).evidence()}))
+    [outcome] = settle(report(), pending("HM-2026-05-17-01", entries), lambda _: entries, lambda m: m == MERGE)
+    assert outcome.kind == CONFIRMED and outcome.entry is not None
+
+
+def test_a_sync_failed_entry_with_its_observation_says_nothing_applied():
+    failed = trace_with(PENDING, ("sync", "failed", {"revision": MERGE,
+                                                     "observed": report(sync="OutOfSync", phase="Failed").evidence()}))
+    assert observed_at(failed[-1]) is None
+    assert pending("HM-2026-05-17-01", failed)[0].confirmed is False
