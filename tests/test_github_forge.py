@@ -108,6 +108,8 @@ def test_seed_scenario_through_the_cli(run, server: GitHubFake) -> None:
     assert [e.operation_id for e in ready.requests].count("checks/create") == 1
     dry = run("check", "dry-run", ID)
     assert dry.code == 0 and dry.out.startswith("PASS action=restart_pod"), dry.err
+    # reviews can only add an approval of the action (a semi-manual gate): after a PASS they are not read
+    assert "pulls/list-reviews" not in [e.operation_id for e in dry.requests]
     head = server.ref_sha(BRANCH)
     assert {(c.name, c.conclusion) for c in server.check_runs if c.head_sha == head} == {
         ("readiness", "success"), ("dry-run", "success"), ("make test", "skipped")}
