@@ -51,7 +51,7 @@ def evaluate_dry_run(ws: Workspace, s: Subject, snap: lifecycle.Snapshot | None 
     return result, unified_diff(ws, s, at_head)
 
 
-def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool = False) -> tuple[dryrun.DryRunResult, str]:
+def check_dry_run(ws: Workspace, incident_id: str, *, rollback: bool) -> tuple[dryrun.DryRunResult, str]:
     """Refused unless the gate allows it on the head SHA; record the check and the audit entry."""
     s = subject(ws, incident_id, rollback=rollback)
     # the reviews count only for a semi-manual gate (an approved action) and only ever add approvals: they are

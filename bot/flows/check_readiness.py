@@ -70,8 +70,7 @@ def _approval_traced(ws: Workspace, s: Subject, reviewer: str) -> bool:
                for e in trace.entries(ws, s.incident_id))
 
 
-def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool = False
-                    ) -> ReadinessRun:
+def check_readiness(ws: Workspace, incident_id: str, profile: str | None = None, *, rollback: bool) -> ReadinessRun:
     """Run the gate on the pull request head; record the check, then the audit entry (nothing is recorded
     as passed unless the check was posted). A semi-manual verdict whose action a code owner has approved on
     this head is posted as a success, naming the approval. (result, Markdown, the check's title)"""
