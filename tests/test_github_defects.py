@@ -169,6 +169,12 @@ def test_post_merge_records_a_rollback_merge(run, server: GitHubFake) -> None:
     approved(run)
     assert run("merge", ID).code == 0
     assert run("rollback", ID).code == 0
+    # GitHub renders a description's relative links against the pull request page, where they 404: every artifact
+    # is linked at the rollback's head commit (GitHubForge.blob_url)
+    head = server.ref_sha(f"rollback/{ID}")
+    body = server.pulls[1].body or ""
+    assert f"/blob/{head}/deploy/appointments-api/deployment.yaml)" in body
+    assert f"/blob/{head}/incidents/{ID}/plan.md)" in body and "](incidents/" not in body
     assert run("check", "readiness", ID, "--rollback").code == 0
     assert run("check", "dry-run", ID, "--rollback").code == 0
     assert run("approve", ID, "--rollback", "--reviewer", "@alice", token=REVIEWER_TOKEN,
