@@ -220,7 +220,8 @@ def view(entries: list[AuditEntry]) -> ChainView:
             reason = str(reasons[0]) if reasons else entry.status
             break
         reached.append(step)
-    return ChainView(tuple(reached), broken, reason, {s: e.status for s, e in latest.items()})
+    # a dry-run's reasons carry their own "BLOCK: " (the check lists them so): the chain adds it once, not twice
+    return ChainView(tuple(reached), broken, reason.removeprefix("BLOCK: "), {s: e.status for s, e in latest.items()})
 
 
 def mermaid(chain: ChainView) -> str:

@@ -182,6 +182,13 @@ def test_a_blocked_step_breaks_the_chain_with_its_first_reason_and_a_later_pass_
     assert (mended.reached, mended.broken_at, mended.reason) == ((*HEAD, "readiness"), None, "")
 
 
+def test_a_dry_run_reason_carrying_its_own_block_prefix_is_shown_with_one() -> None:
+    """The dry-run's reasons read `BLOCK: <path>: ...` (as the check lists them): the chain says BLOCK once."""
+    view = audit.view(chain(*HEAD, "readiness", ("dry_run", "blocked", {"reasons": ["BLOCK: deploy/x.yaml: deleted"]})))
+    assert view.reason == "deploy/x.yaml: deleted"
+    assert audit.text_chain(view).endswith("readiness -x dry_run (BLOCK: deploy/x.yaml: deleted)")
+
+
 def test_a_step_without_reasons_breaks_the_chain_with_its_status() -> None:
     view = audit.view(chain(*HEAD, ("readiness", "refused", {"reasons": []})))
     assert (view.broken_at, view.reason) == ("readiness", "refused")
