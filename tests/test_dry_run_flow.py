@@ -55,8 +55,12 @@ def test_a_passed_dry_run_posts_its_check_then_make_test_skipped_and_traces_the_
     # GitHub starts no CI for a pull request the GITHUB_TOKEN opened: the passed dry-run posts `make test` itself
     assert {k: v for k, v in posted["make test"].items() if k != "summary"} == {
         "name": "make test", "sha": head, "conclusion": "skipped", "title": "incident pull request: no code changed"}
-    assert posted["make test"]["summary"].startswith(f"dry-run passed on {head[:12]}: this pull request changes only"
-                                                     f" `incidents/{ID}/` and the planned `deploy/` change")
+    assert posted["make test"]["summary"] == (
+        f"dry-run passed on {head[:12]}: this pull request changes only `incidents/{ID}/` and the planned `deploy/`"
+        " change, which dry-run verified line by line and validated; the test suite runs on changes to code.")
+    # the summary shows the trace as it reads once this run is recorded, this run included
+    assert ("**Audit chain**: webhook_received -> incident_event_normalized -> specify -> spec_diff_created -> commit"
+            " -> readiness -> dry_run\n") in posted["dry-run"]["summary"]
     [entry] = entries(repo, "dry_run")
     assert (entry.status, entry.evidence) == ("ok", {"commit": head, "base": base, "check": "dry-run", "verdict": "PASS",
                                                      "action": "restart_pod", "reasons": []})
@@ -83,6 +87,8 @@ def test_a_blocked_dry_run_posts_a_failure_and_no_make_test(cli, repo: Path):
     assert (posted["dry-run"]["conclusion"], posted["dry-run"]["title"]) == (
         "failure", "BLOCK action=restart_pod radius=deployment")
     assert "make test" not in posted
+    assert ("-> readiness -x dry_run (BLOCK: deploy/appointments-db/namespace.yaml: deleted, not part of the planned"
+            " action restart_pod)\n") in posted["dry-run"]["summary"]
     [entry] = entries(repo, "dry_run")
     assert entry.status == "blocked" and entry.evidence["verdict"] == "BLOCK"
     assert entry.evidence["reasons"] == [
