@@ -185,3 +185,18 @@ def test_a_changed_manifest_is_validated_against_the_kubernetes_schema_too(cli, 
     assert run.code == 1
     assert blocks(run) == [f"BLOCK: {extra}: added, not part of the planned action restart_pod",
                            f"BLOCK: {extra}: ConfigMap data.a: 1 is not of type 'string', 'null'"]
+
+
+def test_the_planned_manifest_edited_beyond_the_rendering_is_named(cli, repo: Path):
+    """The planned file itself, changed more than the action renders (an image swapped next to the annotation)."""
+    opened(cli, repo)
+    path = "deploy/appointments-api/deployment.yaml"
+    text = git(repo, "show", f"{BRANCH}:{path}")
+    assert "image: " in text
+    sha = human_commit(repo, BRANCH, {path: text.replace("image: ", "image: evil.example/", 1)},
+                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0
+    run = cli("check", "dry-run", ID, "--repo", repo)
+    assert run.code == 1
+    assert blocks(run) == [f"BLOCK: {path}: differs from the planned action restart_pod"]
