@@ -112,3 +112,17 @@ def test_a_prepared_rollback_branch_is_refused_naming_every_commit_the_bot_did_n
             f"{second[:12]}): delete it and re-run") in run.err
     assert git(repo, "rev-parse", ROLLBACK).strip() == second  # left as it was
     assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 1
+
+
+def test_a_pull_record_typed_to_merged_without_a_merge_in_the_trace_rolls_nothing_back(cli, tmp_path: Path):
+    """The pull record is a plain ref: written `merged` for an incident nobody merged, it passes the rollback's
+    admission (the record is what the forge says), and the trace, which holds no merge, refuses."""
+    from conftest import FIXTURES
+    from test_merge_flow import forge_record
+
+    repo = make_repo(tmp_path / "gitops")
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    forge_record(repo, state="merged", merge_sha=git(repo, "rev-parse", "main").strip())
+    run = cli("rollback", ID, "--repo", repo)
+    assert run.code == 1 and f"rollback refused: the sealed audit trace of {ID} records no merge" in run.err
+    assert git(repo, "branch", "--list", ROLLBACK) == ""
