@@ -122,6 +122,7 @@ def test_a_pull_record_typed_to_merged_without_a_merge_in_the_trace_rolls_nothin
 
     repo = make_repo(tmp_path / "gitops")
     assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    assert cli("check", "readiness", ID, "--repo", repo).code == 0  # the trace is stored: it verifies
     forge_record(repo, state="merged", merge_sha=git(repo, "rev-parse", "main").strip())
     run = cli("rollback", ID, "--repo", repo)
     assert run.code == 1 and f"rollback refused: the sealed audit trace of {ID} records no merge" in run.err
