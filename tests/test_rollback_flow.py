@@ -45,6 +45,7 @@ def test_the_rollback_names_the_merge_it_reverts_and_a_re_run_opens_nothing_new(
     again = cli("rollback", ID, "--repo", repo)
     assert (again.code, again.out) == (0, run.out)
     assert git(repo, "rev-parse", ROLLBACK).strip() == head
+    assert [e.seq for e in entries(repo, "rollback")] == [entry.seq]  # the open rollback is named, not re-recorded
     assert len(git(repo, "for-each-ref", "refs/forge/pulls/").splitlines()) == 2
 
 
