@@ -128,3 +128,19 @@ def test_a_pull_record_typed_to_merged_without_a_merge_in_the_trace_rolls_nothin
     run = cli("rollback", ID, "--repo", repo)
     assert run.code == 1 and f"rollback refused: the sealed audit trace of {ID} records no merge" in run.err
     assert git(repo, "branch", "--list", ROLLBACK) == ""
+
+
+def test_what_the_rollback_names_as_reverted_is_the_traces_merge_not_the_pull_records(cli, merged):
+    """The pull record (a plain ref) rewritten to claim another merge commit: the revert, its `Reverts:` trailer,
+    its description and its trace entry all name the merge the sealed trace recorded."""
+    from test_merge_flow import forge_record
+
+    repo, merge = merged
+    claimed = git(repo, "rev-list", "--max-parents=0", "main").strip()  # the initial commit
+    forge_record(repo, merge_sha=claimed)
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    message = git(repo, "log", "-1", "--format=%B", ROLLBACK)
+    assert f"Reverts: {merge}\n" in message and claimed not in message
+    body = json.loads(git(repo, "show", "refs/forge/pulls/2:pull.json"))["body"]
+    assert f"merged in `{merge}` (#1)" in body and claimed not in body
+    assert entries(repo, "rollback")[-1].evidence["reverts"] == merge
