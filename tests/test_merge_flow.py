@@ -100,3 +100,17 @@ def test_a_pull_record_claiming_a_merge_is_not_taken_on_trust(cli, repo: Path):
     assert run.code == 1
     assert f"merge refused: pull request #1 says merged as {head[:12]}, which is not on main" in run.err
     assert git(repo, "rev-parse", "main").strip() == main
+
+
+def test_a_merge_before_any_check_names_the_checks_and_the_approval_and_nothing_else(cli, repo: Path):
+    """Every requirement missing on a freshly opened incident, once each: no semi-manual action approval is asked
+    for, since no readiness ran (the trace holds no verdict to be semi-manual)."""
+    assert cli("open", "--repo", repo, "--grafana", FIXTURES / "webhook_grafana.json").code == 0
+    head = git(repo, "rev-parse", BRANCH).strip()[:12]
+    run = cli("merge", ID, "--repo", repo)
+    assert (run.code, run.err.strip()) == (1, (
+        f"incident-bot: merge refused: readiness check has not succeeded on head {head}; dry-run check has not"
+        f" succeeded on head {head}; no approval from a code owner (other than the bot) on head {head}; the sealed"
+        f" audit trace holds no successful readiness and dry-run on head {head} at one base, matching the recorded"
+        f" checks; the sealed audit trace holds no code owner's approval of head {head} that the forge's reviews"
+        " corroborate; main moved since the checks ran on an unknown base: re-run the checks"))

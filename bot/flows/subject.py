@@ -112,24 +112,23 @@ def _traced(ws: Workspace, s: Subject) -> dict[str, Any]:
     rollback = bool(s.rollback_of)
     mine = [e for e in trace.entries(ws, s.incident_id)
             if e.evidence.get("commit") == s.head and bool(e.evidence.get("rollback")) == rollback]
-    ready = [e for e in mine if e.step == AuditStep.READINESS]
-    checks: dict[str, str] = {}
-    base = ready[-1].evidence.get("base") if ready else None
-    semi = False
-    if ready and isinstance(base, str):
-        verdict = Verdict(str(ready[-1].evidence.get("verdict")))
-        semi = verdict == Verdict.SEMI_MANUAL
-        # a semi-manual verdict whose action a code owner approved was posted as a success, naming the approval
-        approved = semi and bool(ready[-1].evidence.get("action_approved_by"))
-        checks["readiness"] = Conclusion.SUCCESS if approved else Conclusion.of(verdict)
-        dry = [e for e in mine if e.step == AuditStep.DRY_RUN and e.evidence.get("base") == base]
-        if dry:
-            checks["dry-run"] = Conclusion.SUCCESS if dry[-1].status == AuditStatus.OK else Conclusion.FAILURE
     reviews = tuple(lifecycle.Approval(str(e.evidence.get("reviewer")), s.head, "approved",
                                        e.evidence.get("approves_action"))
                     for e in mine if e.step == AuditStep.REVIEW and e.status == AuditStatus.OK)
-    return {"trace_ok": True, "traced_checks": checks, "traced_base": base if checks else None,
-            "traced_reviews": reviews, "traced_semi_manual": semi}
+    traced: dict[str, Any] = {"trace_ok": True, "traced_reviews": reviews}
+    ready = [e for e in mine if e.step == AuditStep.READINESS]
+    base = ready[-1].evidence.get("base") if ready else None
+    if not isinstance(base, str):  # no readiness on this head (or one without its base): no traced check
+        return traced
+    verdict = Verdict(str(ready[-1].evidence.get("verdict")))
+    # a semi-manual verdict whose action a code owner approved was posted as a success, naming the approval
+    approved = verdict == Verdict.SEMI_MANUAL and bool(ready[-1].evidence.get("action_approved_by"))
+    checks = {"readiness": Conclusion.SUCCESS if approved else Conclusion.of(verdict)}
+    dry = [e for e in mine if e.step == AuditStep.DRY_RUN and e.evidence.get("base") == base]
+    if dry:
+        checks["dry-run"] = Conclusion.SUCCESS if dry[-1].status == AuditStatus.OK else Conclusion.FAILURE
+    return {**traced, "traced_checks": checks, "traced_base": base,
+            "traced_semi_manual": verdict == Verdict.SEMI_MANUAL}
 
 
 def expected_change(ws: Workspace, s: Subject) -> dict[str, str | None]:
