@@ -32,11 +32,14 @@ def test_the_rollback_names_the_merge_it_reverts_and_a_re_run_opens_nothing_new(
     assert message.startswith(f"Rollback {ID}: revert the deploy/ change of {merge[:12]}\n\n"
                               "- deploy/appointments-api/deployment.yaml\n\n")
     assert f"\nIncident-Id: {ID}\nPhase: rollback\nReverts: {merge}\n" in message
+    assert "\nIncident-Bot-Seal: v1=" in message  # the bot's own commit: a re-run adopts it, a person's it refuses
     assert git(repo, "rev-parse", f"{ROLLBACK}~1").strip() == merge  # on main as it is, one commit
     body = json.loads(git(repo, "show", "refs/forge/pulls/2:pull.json"))["body"]
     assert f"Reverts the `deploy/` change merged in `{merge}` (#1)." in body
-    assert "- [`deploy/appointments-api/deployment.yaml`](deploy/appointments-api/deployment.yaml)\n" in body
-    assert f"- [`incidents/{ID}/plan.md`](incidents/{ID}/plan.md)\n" in body
+    own = ("event.json", "plan.md", "sources/grafana-9e80cf766a10.json", "sources/pagerduty-3c9130d364ab.json",
+           "specify.md", "tasks.md")
+    assert body.endswith("### Artifacts\n\n" + "".join(f"- [`incidents/{ID}/{f}`](incidents/{ID}/{f})\n" for f in own)
+                         + "- [`deploy/appointments-api/deployment.yaml`](deploy/appointments-api/deployment.yaml)\n")
     [entry] = entries(repo, "rollback")
     head = git(repo, "rev-parse", ROLLBACK).strip()
     assert (entry.status, entry.evidence) == ("ok", {"commit": head, "pull": 2, "reverts": merge})
