@@ -38,6 +38,13 @@ def engage_stop(repo: Path, reason: str) -> None:
     git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "engage the emergency stop")
 
 
+def rollback_dry_run(cli, repo: Path):
+    """`rollback`, its readiness (which passes), then its dry-run, whose result is returned."""
+    assert cli("rollback", ID, "--repo", repo).code == 0
+    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
+    return cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+
+
 def blocks(run) -> list[str]:
     return [line for line in run.err.splitlines() if line.startswith("BLOCK")]
 
@@ -123,9 +130,7 @@ def test_the_rollback_dry_run_blocks_under_an_emergency_stop_too(cli, repo: Path
     """A stop freezes every change Argo CD would sync, a revert included."""
     merged_seed(cli, repo)
     engage_stop(repo, "change freeze")
-    assert cli("rollback", ID, "--repo", repo).code == 0
-    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
-    run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+    run = rollback_dry_run(cli, repo)
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod radius=deployment incident={ID}")
     assert blocks(run) == ["BLOCK: emergency stop engaged (change freeze)"]
 
@@ -149,9 +154,7 @@ def test_the_rollback_of_an_action_the_catalog_no_longer_holds_is_blocked_naming
     spec = repo / "specs/high_memory_usage/specify.md"
     spec.write_text(spec.read_text().replace("  - name: restart_pod\n", ""))
     git(repo, "-c", "user.name=SRE", "-c", "user.email=s@e", "commit", "-qam", "retire restart_pod")
-    assert cli("rollback", ID, "--repo", repo).code == 0
-    assert cli("check", "readiness", ID, "--repo", repo, "--rollback").code == 0
-    run = cli("check", "dry-run", ID, "--repo", repo, "--rollback")
+    run = rollback_dry_run(cli, repo)
     assert (run.code, run.out.strip()) == (1, f"BLOCK action=rollback:restart_pod incident={ID}")
     assert blocks(run) == ["BLOCK: action restart_pod has no rollback in the catalog"]
 
