@@ -49,17 +49,21 @@ def human_commit(repo: Path, branch: str, files: dict[str, str | None], message:
         git(repo, "worktree", "remove", "--force", str(wt))
 
 
-def smuggle_deletion(repo: Path) -> str:
-    """Mallory's commit on the incident branch deleting a manifest the plan does not touch, with the audit entry
-    that would hide it (readiness then passes at 24/25; the dry-run must block). Its sha."""
+def traced_human_commit(repo: Path, files: dict[str, str | None]) -> str:
+    """Mallory's commit on the incident branch, typed with the bot's trailers, plus the audit entry that would
+    hide it (readiness then passes, losing only "change equals rendering"; the dry-run must block). Its sha."""
     from bot.flows import trace
     from bot.flows.workspace import Workspace
     from bot.forge.local import LocalForge
 
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
+    sha = human_commit(repo, BRANCH, files, f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
     trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
     return sha
+
+
+def smuggle_deletion(repo: Path) -> str:
+    """A traced human commit deleting a manifest the plan does not touch (readiness passes at 24/25). Its sha."""
+    return traced_human_commit(repo, {"deploy/appointments-db/namespace.yaml": None})
 
 
 def merged_seed(cli: Any, repo: Path) -> str:

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from lifecycle_helpers import BRANCH, ID, git, human_commit, make_repo, merged_seed, smuggle_deletion
+from lifecycle_helpers import BRANCH, ID, git, make_repo, merged_seed, smuggle_deletion, traced_human_commit
 from test_merge_flow import entries
-
-from bot.flows import trace
-from bot.flows.workspace import Workspace
-from bot.forge.local import LocalForge
 
 NOTES = "refs/notes/incident-bot/checks"
 
@@ -180,9 +176,7 @@ def test_a_changed_manifest_is_validated_against_the_kubernetes_schema_too(cli, 
     """Beyond "not part of the plan", the dry-run names what Argo CD's apply would refuse in the manifest."""
     opened(cli, repo)
     extra = "deploy/appointments-api/extra.yaml"
-    sha = human_commit(repo, BRANCH, {extra: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\n"},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    traced_human_commit(repo, {extra: "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: 1}\n"})
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1
@@ -196,9 +190,7 @@ def test_the_planned_manifest_edited_beyond_the_rendering_is_named(cli, repo: Pa
     path = "deploy/appointments-api/deployment.yaml"
     text = git(repo, "show", f"{BRANCH}:{path}")
     assert "image: " in text
-    sha = human_commit(repo, BRANCH, {path: text.replace("image: ", "image: evil.example/", 1)},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    traced_human_commit(repo, {path: text.replace("image: ", "image: evil.example/", 1)})
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     run = cli("check", "dry-run", ID, "--repo", repo)
     assert run.code == 1

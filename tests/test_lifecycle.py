@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
-from lifecycle_helpers import BRANCH, ID, git, grafana_payload, human_commit, make_repo, write_json
+from lifecycle_helpers import BRANCH, ID, git, grafana_payload, human_commit, make_repo, traced_human_commit, write_json
 
 from bot.flows import trace
 from bot.flows.workspace import Workspace
@@ -555,10 +555,8 @@ def test_the_dry_run_check_shows_the_reviewer_exactly_the_deploy_change_against_
 def test_the_dry_run_check_shows_an_added_and_a_deleted_manifest_as_git_does(cli, repo: Path):
     """A smuggled deletion and addition (blocked) are shown as git shows them: from and to /dev/null."""
     open_seed(cli, repo)
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None,
-                                      "deploy/appointments-api/extra.yaml": "kind: ConfigMap\n"},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    traced_human_commit(repo, {"deploy/appointments-db/namespace.yaml": None,
+                               "deploy/appointments-api/extra.yaml": "kind: ConfigMap\n"})
     assert cli("check", "readiness", ID, "--repo", repo).code == 0
     assert cli("check", "dry-run", ID, "--repo", repo).code == 1
     shown = _check_diff(repo)
@@ -573,11 +571,9 @@ def test_the_dry_run_names_every_change_outside_the_plan_whatever_its_path_and_k
     git's kind of change (the dry-run is what posts `make test` skipped, so no code may ride along)."""
     open_seed(cli, repo)
     service = (repo / "deploy/appointments-db/service.yaml").read_text()
-    sha = human_commit(repo, BRANCH, {"deploy/appointments-db/namespace.yaml": None,
-                                      "deploy/appointments-db/service.yaml": service + "# note\n",
-                                      "tests/test_evil.py": "import os\n"},
-                       f"tidy\n\nIncident-Id: {ID}\nPhase: implement")
-    trace.record(Workspace(LocalForge(repo)), ID, "spec_diff_created", "ok", {"commit": sha, "phase": "implement"})
+    sha = traced_human_commit(repo, {"deploy/appointments-db/namespace.yaml": None,
+                                     "deploy/appointments-db/service.yaml": service + "# note\n",
+                                     "tests/test_evil.py": "import os\n"})
     outside = ["deploy/appointments-db/namespace.yaml: deleted, not part of the planned action restart_pod",
                "deploy/appointments-db/service.yaml: changed, not part of the planned action restart_pod",
                "tests/test_evil.py: added, not part of the planned action restart_pod"]
