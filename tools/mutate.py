@@ -188,7 +188,8 @@ def run_one(name: str, target: Target) -> tuple[dict[str, int], list[tuple[str, 
         if status not in ("killed", "timeout", "caught by type check"):
             survivors.append((mutant, status))
     if counts and set(counts) == {"not checked"}:  # mutmut stopped before the first mutant: say why
-        tail = [line for line in ran.replace("\r", "\n").splitlines() if line.strip() and "⠋" not in line][-15:]
+        spinner = {chr(c) for c in range(0x2800, 0x2900)}  # mutmut's progress frames (braille patterns)
+        tail = [line for line in ran.replace("\r", "\n").splitlines() if line.strip() and not spinner & set(line)][-15:]
         sys.exit(f"{name}: mutmut ran no mutant; the end of its output:\n" + "\n".join(tail))
     return counts, survivors, functions
 
